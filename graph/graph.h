@@ -1,0 +1,75 @@
+// Graph: owns its nodes in topological order and keeps args/users consistent.
+#ifndef STRUCTPRUNE_GRAPH_GRAPH_H_
+#define STRUCTPRUNE_GRAPH_GRAPH_H_
+
+#include <list>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "graph/node.h"
+
+namespace structprune {
+
+class Module;
+
+class Graph {
+ public:
+  Graph() = default;
+  Graph(const Graph&) = delete;
+  Graph& operator=(const Graph&) = delete;
+  Graph(Graph&&) = default;
+  Graph& operator=(Graph&&) = default;
+
+  // Appending creators (before the output node when there is one). Names are made unique
+  // from `name_hint` ("relu", "relu_1", ...).
+  Node* AddPlaceholder(const std::string& name);
+  Node* AddCallModule(const std::string& target, OpKind module_kind, std::vector<Node*> args);
+  Node* AddCallFunction(OpKind function, std::vector<Node*> args, AttrMap attrs = {});
+  Node* AddGetAttr(const std::string& target);
+  // Sets (or replaces) the output node's args.
+  Node* SetOutput(std::vector<Node*> results);
+
+  // Inserts a call_function node right after `anchor` (before `anchor`'s position + 1).
+  Node* InsertCallFunctionAfter(Node* anchor, OpKind function, std::vector<Node*> args,
+                                AttrMap attrs = {});
+  // Every use of `old_node` now uses `new_node` instead.
+  void ReplaceAllUsesWith(Node* old_node, Node* new_node);
+  // Replaces argument `index` of `node`.
+  void ReplaceArg(Node* node, size_t index, Node* new_arg);
+  // FailedPrecondition when the node still has users.
+  absl::Status Erase(Node* node);
+
+  // In topological (insertion) order.
+  std::vector<Node*> nodes() const;
+  size_t size() const { return nodes_.size(); }
+  std::vector<Node*> placeholders() const;
+  Node* output() const { return output_; }
+  Node* FindNode(absl::string_view name) const;
+
+  // Well-formedness: topological order, args and users agree, one output node at the end,
+  // call_module targets exist with the recorded kind, get_attr targets exist, names unique.
+  // InvalidArgument naming the first offending node.
+  absl::Status Lint(const Module& root) const;
+
+  // Deep copy of the nodes (same names, targets and order).
+  Graph Clone() const;
+
+ private:
+  Node* Append(std::unique_ptr<Node> node, std::list<std::unique_ptr<Node>>::iterator pos);
+  std::string UniqueName(std::string hint);
+  // Where appending creators insert: before the output node when there is one.
+  std::list<std::unique_ptr<Node>>::iterator BeforeOutput();
+  void Link(Node* node);
+
+  std::list<std::unique_ptr<Node>> nodes_;
+  Node* output_ = nullptr;
+  absl::flat_hash_map<std::string, Node*> by_name_;
+  absl::flat_hash_map<std::string, int> name_counts_;
+};
+
+}  // namespace structprune
+
+#endif  // STRUCTPRUNE_GRAPH_GRAPH_H_

@@ -1,0 +1,68 @@
+// Interpreter: runs a GraphModule forward on the CPU. Create() plans shapes, builds kernels
+// and packs weights (reading parameters through their parametrizations); Run() only computes
+// and calls the modules' forward hooks.
+#ifndef STRUCTPRUNE_GRAPH_INTERPRETER_H_
+#define STRUCTPRUNE_GRAPH_INTERPRETER_H_
+
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "graph/graph_module.h"
+#include "graph/value.h"
+#include "ops/op_def.h"
+
+namespace structprune {
+
+struct InterpreterOptions {
+  int num_threads = 1;             // intra-op threads
+  bool reference_kernels = false;  // plain loop/Eigen kernels only (tests compare the two)
+};
+
+class Interpreter {
+ public:
+  // Plans the model for inputs of `input_shapes` (one per placeholder). Errors name the node
+  // and the shapes involved (InvalidArgument), or the missing module (NotFound). The
+  // interpreter sees parameters as they are now and keeps a pointer to `model` for its
+  // forward hooks: `model` must outlive it, and after editing weights create a new one.
+  static absl::StatusOr<std::unique_ptr<Interpreter>> Create(const GraphModule& model,
+                                                             std::vector<Shape> input_shapes,
+                                                             InterpreterOptions options = {});
+
+  // Runs one forward pass; returns the output node's tensors flattened depth first (owned by
+  // the caller). InvalidArgument when an input's count or shape differs from the plan.
+  absl::StatusOr<std::vector<Tensor>> Run(absl::Span<const Tensor> inputs);
+
+  // The planned shape of every node's result, by node name.
+  const ValueInfo* InfoOf(absl::string_view node_name) const;
+  const std::vector<Shape>& input_shapes() const { return input_shapes_; }
+
+ private:
+  struct Step {
+    const Node* node;
+    const Module* module;             // call_module only
+    std::unique_ptr<Kernel> kernel;   // call_module / call_function
+    std::vector<int> arg_slots;       // indices into values_
+    int slot;
+  };
+  Interpreter() = default;
+
+  std::vector<Shape> input_shapes_;
+  std::vector<Step> steps_;
+  std::vector<ValueInfo> infos_;
+  std::vector<Value> buffers_;  // one pre-allocated result per node
+  std::vector<Value> values_;   // what each node produced in the current run
+  std::vector<int> input_slots_;
+  std::vector<int> output_slots_;
+  std::vector<std::string> names_;
+};
+
+// Convenience: plan for the inputs' shapes and run once.
+absl::StatusOr<std::vector<Tensor>> RunModel(const GraphModule& model,
+                                             absl::Span<const Tensor> inputs,
+                                             InterpreterOptions options = {});
+
+}  // namespace structprune
+
+#endif  // STRUCTPRUNE_GRAPH_INTERPRETER_H_

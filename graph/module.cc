@@ -1,0 +1,188 @@
+#include "graph/module.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "core/status_macros.h"
+
+namespace structprune {
+namespace {
+
+template <typename T>
+auto FindNamed(std::vector<std::pair<std::string, T>>& v, absl::string_view name) {
+  return std::find_if(v.begin(), v.end(), [&](const auto& e) { return e.first == name; });
+}
+template <typename T>
+auto FindNamed(const std::vector<std::pair<std::string, T>>& v, absl::string_view name) {
+  return std::find_if(v.begin(), v.end(), [&](const auto& e) { return e.first == name; });
+}
+
+template <typename T>
+void SetNamed(std::vector<std::pair<std::string, T>>& v, const std::string& name, T value) {
+  auto it = FindNamed(v, name);
+  if (it != v.end()) {
+    it->second = std::move(value);
+  } else {
+    v.emplace_back(name, std::move(value));
+  }
+}
+
+}  // namespace
+
+void Module::SetParameter(const std::string& name, Tensor value) {
+  SetNamed(params_, name, std::move(value));
+}
+void Module::SetBuffer(const std::string& name, Tensor value) {
+  SetNamed(buffers_, name, std::move(value));
+}
+
+bool Module::RemoveParameter(const std::string& name) {
+  auto it = FindNamed(params_, name);
+  if (it == params_.end()) return false;
+  params_.erase(it);
+  return true;
+}
+
+bool Module::HasParameter(absl::string_view name) const {
+  return FindNamed(params_, name) != params_.end();
+}
+bool Module::HasBuffer(absl::string_view name) const {
+  return FindNamed(buffers_, name) != buffers_.end();
+}
+
+const Tensor* Module::parameter(absl::string_view name) const {
+  auto it = FindNamed(params_, name);
+  return it == params_.end() ? nullptr : &it->second;
+}
+Tensor* Module::mutable_parameter(absl::string_view name) {
+  auto it = FindNamed(params_, name);
+  return it == params_.end() ? nullptr : &it->second;
+}
+const Tensor* Module::buffer(absl::string_view name) const {
+  auto it = FindNamed(buffers_, name);
+  return it == buffers_.end() ? nullptr : &it->second;
+}
+
+absl::StatusOr<Tensor> Module::Effective(absl::string_view name) const {
+  if (const Tensor* b = buffer(name)) return *b;
+  const Tensor* p = parameter(name);
+  if (p == nullptr) {
+    return absl::NotFoundError(absl::StrCat(OpName(kind_), " has no parameter '", name, "'"));
+  }
+  Tensor value = *p;
+  if (const auto* list = parametrizations(name)) {
+    for (const auto& parametrization : *list) {
+      SP_ASSIGN_OR_RETURN(value, parametrization->Apply(value));
+    }
+  }
+  return value;
+}
+
+void Module::RegisterParametrization(const std::string& tensor_name,
+                                     std::shared_ptr<const Parametrization> p) {
+  auto it = FindNamed(parametrizations_, tensor_name);
+  if (it == parametrizations_.end()) {
+    parametrizations_.emplace_back(tensor_name, std::vector{std::move(p)});
+  } else {
+    it->second.push_back(std::move(p));
+  }
+}
+
+bool Module::IsParametrized(absl::string_view tensor_name) const {
+  return parametrizations(tensor_name) != nullptr;
+}
+
+const std::vector<std::shared_ptr<const Parametrization>>* Module::parametrizations(
+    absl::string_view tensor_name) const {
+  auto it = FindNamed(parametrizations_, tensor_name);
+  return it == parametrizations_.end() ? nullptr : &it->second;
+}
+
+absl::Status Module::RemoveParametrizations(absl::string_view tensor_name,
+                                            bool leave_parametrized) {
+  auto it = FindNamed(parametrizations_, tensor_name);
+  if (it == parametrizations_.end()) {
+    return absl::NotFoundError(absl::StrCat("'", tensor_name, "' has no parametrization"));
+  }
+  if (leave_parametrized) {
+    SP_ASSIGN_OR_RETURN(Tensor effective, Effective(tensor_name));
+    *mutable_parameter(tensor_name) = effective;
+  }
+  parametrizations_.erase(it);
+  return absl::OkStatus();
+}
+
+Module& Module::AddChild(const std::string& name, std::unique_ptr<Module> child) {
+  auto it = FindNamed(children_, name);
+  if (it != children_.end()) {
+    it->second = std::move(child);
+    return *it->second;
+  }
+  children_.emplace_back(name, std::move(child));
+  return *children_.back().second;
+}
+
+Module* Module::child(absl::string_view name) const {
+  auto it = FindNamed(children_, name);
+  return it == children_.end() ? nullptr : it->second.get();
+}
+
+Module* Module::FindModule(absl::string_view fqn) const {
+  const Module* m = this;
+  while (!fqn.empty() && m != nullptr) {
+    size_t dot = fqn.find('.');
+    m = m->child(fqn.substr(0, dot));
+    fqn = dot == absl::string_view::npos ? absl::string_view() : fqn.substr(dot + 1);
+  }
+  return const_cast<Module*>(m);
+}
+
+absl::StatusOr<std::pair<Module*, std::string>> Module::FindTensorOwner(
+    absl::string_view fqn) const {
+  size_t dot = fqn.rfind('.');
+  absl::string_view owner_path = dot == absl::string_view::npos ? "" : fqn.substr(0, dot);
+  std::string name(dot == absl::string_view::npos ? fqn : fqn.substr(dot + 1));
+  Module* owner = FindModule(owner_path);
+  if (owner == nullptr || (!owner->HasParameter(name) && !owner->HasBuffer(name))) {
+    return absl::NotFoundError(absl::StrCat("no tensor named '", fqn, "' in the model"));
+  }
+  return std::make_pair(owner, name);
+}
+
+std::vector<std::pair<std::string, const Module*>> Module::NamedModules() const {
+  std::vector<std::pair<std::string, const Module*>> out{{"", this}};
+  for (const auto& [name, child] : children_) {
+    for (auto& [sub, m] : child->NamedModules()) {
+      out.emplace_back(sub.empty() ? name : absl::StrCat(name, ".", sub), m);
+    }
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, Tensor>> Module::NamedParameters() const {
+  std::vector<std::pair<std::string, Tensor>> out;
+  for (const auto& [prefix, m] : NamedModules()) {
+    for (const auto& [name, t] : m->parameters()) {
+      out.emplace_back(prefix.empty() ? name : absl::StrCat(prefix, ".", name), t);
+    }
+  }
+  return out;
+}
+
+int64_t Module::NumParameters() const {
+  int64_t n = 0;
+  for (const auto& [name, t] : NamedParameters()) n += t.numel();
+  return n;
+}
+
+std::unique_ptr<Module> Module::Clone() const {
+  auto copy = std::make_unique<Module>(kind_, attrs_);
+  for (const auto& [name, t] : params_) copy->params_.emplace_back(name, t.Clone());
+  for (const auto& [name, t] : buffers_) copy->buffers_.emplace_back(name, t.Clone());
+  copy->parametrizations_ = parametrizations_;
+  copy->hooks_ = hooks_;
+  for (const auto& [name, child] : children_) copy->children_.emplace_back(name, child->Clone());
+  return copy;
+}
+
+}  // namespace structprune

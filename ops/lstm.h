@@ -1,0 +1,28 @@
+// LSTM (nn.LSTM): num_layers, bias, batch_first, optional initial state. Returns
+// (output, (h_n, c_n)), reachable with getitem. Gate blocks in PyTorch order i, f, g, o.
+#ifndef STRUCTPRUNE_OPS_LSTM_H_
+#define STRUCTPRUNE_OPS_LSTM_H_
+
+#include "ops/op_def.h"
+
+namespace structprune {
+
+struct LstmAttrs {
+  int64_t input_size = 0;
+  int64_t hidden_size = 0;
+  int64_t num_layers = 1;
+  bool bias = true;
+  bool batch_first = false;
+  static OpKind Kind();
+  AttrMap ToAttrs() const;
+};
+
+// Module parameters per layer k: weight_ih_lk [4H, in_k], weight_hh_lk [4H, H],
+// bias_ih_lk [4H], bias_hh_lk [4H]; in_0 = input_size, in_k = H after.
+// Inputs: x [T, B, I] ([B, T, I] when batch_first, [T, I] unbatched), then optionally
+// h0 and c0 [L, B, H] ([L, H] unbatched).
+extern const OpDef kLstmOp;
+
+}  // namespace structprune
+
+#endif  // STRUCTPRUNE_OPS_LSTM_H_

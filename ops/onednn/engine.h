@@ -1,0 +1,32 @@
+// The oneDNN CPU engine and stream, and dnnl::error -> absl::Status. Files under ops/onednn/
+// are the only ones that include dnnl.hpp.
+#ifndef STRUCTPRUNE_OPS_ONEDNN_ENGINE_H_
+#define STRUCTPRUNE_OPS_ONEDNN_ENGINE_H_
+
+#include "absl/strings/string_view.h"
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "oneapi/dnnl/dnnl.hpp"
+
+namespace structprune::internal {
+
+dnnl::engine& CpuEngine();
+// One stream per thread: streams are not thread-safe.
+dnnl::stream& CpuStream();
+
+// Runs `fn`, turning a dnnl::error into Unimplemented (primitive creation: the caller falls
+// back to the reference kernel) or Internal (execution).
+template <typename Fn>
+absl::Status CallOnednn(absl::string_view what, absl::StatusCode code, Fn&& fn) {
+  try {
+    fn();
+    return absl::OkStatus();
+  } catch (const dnnl::error& e) {
+    return absl::Status(code, absl::StrCat("oneDNN ", what, ": ", e.what()));
+  }
+}
+
+}  // namespace structprune::internal
+
+#endif  // STRUCTPRUNE_OPS_ONEDNN_ENGINE_H_

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the Debian packages structprune builds with; quiet and fast when all are present.
+set -euo pipefail
+packages=(cmake ninja-build g++ ccache libeigen3-dev libdnnl-dev libabsl-dev libgtest-dev libgmock-dev
+          libbenchmark-dev libprotobuf-dev protobuf-compiler libonnx-dev nlohmann-json3-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "installing: ${missing[*]}" >&2
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

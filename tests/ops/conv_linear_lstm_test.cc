@@ -1,0 +1,152 @@
+// Linear, Conv2d and LSTM beyond the PyTorch goldens: fast kernels against the reference on
+// realistic shapes, and the errors bad shapes produce.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "graph/builder.h"
+#include "graph/interpreter.h"
+#include "ops/conv2d.h"
+#include "ops/linear.h"
+#include "ops/lstm.h"
+#include "tests/testing/golden.h"
+#include "tests/testing/status_matchers.h"
+
+namespace structprune {
+namespace {
+
+using ::structprune::testing::AllClose;
+using ::structprune::testing::StatusIs;
+using ::testing::HasSubstr;
+
+absl::StatusOr<GraphModule> SingleModule(OpKind kind, const AttrMap& attrs, int num_inputs = 1) {
+  GraphBuilder b(/*seed=*/3);
+  b.AddModule("layer", kind, attrs);
+  std::vector<Node*> inputs;
+  for (int i = 0; i < num_inputs; ++i) inputs.push_back(b.Input(absl::StrCat("x", i)));
+  b.Output(b.Call("layer", inputs));
+  return b.Build();
+}
+
+struct ConvCase {
+  const char* name;
+  Conv2dAttrs attrs;
+  Shape input;
+};
+
+class Conv2dFastVsReference : public ::testing::TestWithParam<ConvCase> {};
+
+TEST_P(Conv2dFastVsReference, Agree) {
+  const ConvCase& c = GetParam();
+  SP_ASSERT_OK_AND_ASSIGN(GraphModule model, SingleModule(OpKind::kConv2d, c.attrs.ToAttrs()));
+  Rng rng(11);
+  Tensor x = rng.NormalTensor(c.input);
+  SP_ASSERT_OK_AND_ASSIGN(auto fast, RunModel(model, {x}));
+  SP_ASSERT_OK_AND_ASSIGN(auto ref, RunModel(model, {x}, {.reference_kernels = true}));
+  // Both sum IC*KH*KW products in float, in different orders: 1e-4 relative.
+  EXPECT_TRUE(AllClose(fast[0], ref[0], 1e-4, 1e-4));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, Conv2dFastVsReference,
+    ::testing::Values(
+        ConvCase{"resnet_stem", {.in_channels = 3, .out_channels = 16, .kernel_size = {7, 7},
+                                 .stride = {2, 2}, .padding = {3, 3}}, {1, 3, 32, 32}},
+        ConvCase{"basic3x3", {.in_channels = 16, .out_channels = 32, .kernel_size = {3, 3},
+                              .padding = {1, 1}}, {2, 16, 14, 14}},
+        ConvCase{"depthwise", {.in_channels = 32, .out_channels = 32, .kernel_size = {3, 3},
+                               .stride = {2, 2}, .padding = {1, 1}, .groups = 32}, {1, 32, 15, 15}},
+        ConvCase{"pointwise_nobias", {.in_channels = 24, .out_channels = 40,
+                                      .kernel_size = {1, 1}, .bias = false}, {1, 24, 9, 9}},
+        ConvCase{"dilated_uneven_stride", {.in_channels = 8, .out_channels = 8,
+                                           .kernel_size = {3, 2}, .stride = {2, 3},
+                                           .padding = {2, 1}, .dilation = {2, 1}}, {1, 8, 13, 11}}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+TEST(Conv2d, ChannelMismatchNamesTheLayer) {
+  SP_ASSERT_OK_AND_ASSIGN(
+      GraphModule model,
+      SingleModule(OpKind::kConv2d, Conv2dAttrs{.in_channels = 3, .out_channels = 4, .kernel_size = {3, 3}}.ToAttrs()));
+  EXPECT_THAT(Interpreter::Create(model, {{1, 5, 8, 8}}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("Conv2d 'layer': input [1, 5, 8, 8] has 5 channels, weight expects 3")));
+  EXPECT_THAT(Interpreter::Create(model, {{3, 8}}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("Conv2d 'layer': input must be 3-D [C, H, W] or 4-D [N, C, H, W], got [3, 8]")));
+  EXPECT_THAT(Interpreter::Create(model, {{1, 3, 2, 2}}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("is smaller than the dilated kernel [3, 3]")));
+}
+
+TEST(Conv2d, GroupsMustDivideChannels) {
+  GraphBuilder b;
+  EXPECT_EQ(b.AddModule("c", Conv2dAttrs{.in_channels = 6, .out_channels = 4, .kernel_size = {1, 1},
+                                         .groups = 4}),
+            nullptr);
+  EXPECT_THAT(b.Build(), StatusIs(absl::StatusCode::kInvalidArgument,
+                                  HasSubstr("Conv2d 'c': groups=4 must divide in_channels=6")));
+}
+
+TEST(Conv2d, WrongWeightShapeIsReported) {
+  SP_ASSERT_OK_AND_ASSIGN(
+      GraphModule model,
+      SingleModule(OpKind::kConv2d, Conv2dAttrs{.in_channels = 3, .out_channels = 4, .kernel_size = {3, 3}}.ToAttrs()));
+  model.root().FindModule("layer")->SetParameter("weight", Tensor::Zeros({4, 3, 1, 1}));
+  EXPECT_THAT(Interpreter::Create(model, {{1, 3, 8, 8}}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("Conv2d 'layer': weight has shape [4, 3, 1, 1], expected [4, 3, 3, 3]")));
+}
+
+TEST(Linear, FeatureMismatchNamesTheLayer) {
+  SP_ASSERT_OK_AND_ASSIGN(GraphModule model,
+                          SingleModule(OpKind::kLinear, LinearAttrs{.in_features = 4, .out_features = 2}.ToAttrs()));
+  EXPECT_THAT(Interpreter::Create(model, {{3, 5}}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("Linear 'layer': input [3, 5] has 5 features, weight expects 4")));
+}
+
+TEST(Linear, MatchesHandComputedValues) {
+  SP_ASSERT_OK_AND_ASSIGN(GraphModule model,
+                          SingleModule(OpKind::kLinear, LinearAttrs{.in_features = 2, .out_features = 2}.ToAttrs()));
+  Module* m = model.root().FindModule("layer");
+  m->SetParameter("weight", *Tensor::FromVector({2, 2}, {1, 2, 3, 4}));
+  m->SetParameter("bias", *Tensor::FromVector({2}, {0.5f, -1}));
+  SP_ASSERT_OK_AND_ASSIGN(auto out, RunModel(model, {*Tensor::FromVector({1, 2}, {1, -1})}));
+  EXPECT_THAT(out[0].values<float>(), ::testing::ElementsAre(-0.5f, -2.0f));
+}
+
+TEST(Lstm, StateShapeErrorsNameTheLayer) {
+  SP_ASSERT_OK_AND_ASSIGN(
+      GraphModule model,
+      SingleModule(OpKind::kLstm, LstmAttrs{.input_size = 4, .hidden_size = 3, .num_layers = 2}.ToAttrs(), 3));
+  EXPECT_THAT(Interpreter::Create(model, {{5, 2, 4}, {1, 2, 3}, {2, 2, 3}}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("LSTM 'layer': h0 has shape [1, 2, 3], expected [2, 2, 3]")));
+  EXPECT_THAT(Interpreter::Create(model, {{5, 2, 7}, {2, 2, 3}, {2, 2, 3}}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("LSTM 'layer': input [5, 2, 7] has 7 features, input_size is 4")));
+}
+
+TEST(Lstm, BatchFirstEqualsTimeMajorTransposed) {
+  LstmAttrs attrs{.input_size = 3, .hidden_size = 5, .num_layers = 2};
+  SP_ASSERT_OK_AND_ASSIGN(GraphModule time_major, SingleModule(OpKind::kLstm, attrs.ToAttrs()));
+  attrs.batch_first = true;
+  SP_ASSERT_OK_AND_ASSIGN(GraphModule batch_first, SingleModule(OpKind::kLstm, attrs.ToAttrs()));
+  Rng rng(5);
+  const int64_t T = 6, B = 2, I = 3, H = 5;
+  Tensor x = rng.NormalTensor({T, B, I});
+  Tensor xb = Tensor::Zeros({B, T, I});
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t i = 0; i < I; ++i) xb.data<float>()[(b * T + t) * I + i] = x.data<float>()[(t * B + b) * I + i];
+  SP_ASSERT_OK_AND_ASSIGN(auto a, RunModel(time_major, {x}));
+  SP_ASSERT_OK_AND_ASSIGN(auto c, RunModel(batch_first, {xb}));
+  ASSERT_EQ(a.size(), 3u);
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t h = 0; h < H; ++h)
+        EXPECT_FLOAT_EQ(a[0].data<float>()[(t * B + b) * H + h], c[0].data<float>()[(b * T + t) * H + h]);
+  EXPECT_TRUE(AllClose(a[1], c[1], 0, 0));  // h_n stays [L, B, H] either way
+}
+
+}  // namespace
+}  // namespace structprune

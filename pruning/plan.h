@@ -1,0 +1,69 @@
+// PrunePlan: the edits every match asks for, recorded and validated against the prepared
+// model, then committed at once so the model ends up fully pruned or untouched.
+#ifndef STRUCTPRUNE_PRUNING_PLAN_H_
+#define STRUCTPRUNE_PRUNING_PLAN_H_
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "graph/graph_module.h"
+#include "pruning/report.h"
+
+namespace structprune {
+
+struct PruneOptions {
+  // Also remove masked channels whose removal is not exact (folding their constant anyway);
+  // the report lists them.
+  bool approximate = false;
+};
+
+class PrunePlan {
+ public:
+  PrunePlan(const GraphModule& model, PruneOptions options) : model_(model), options_(options) {}
+
+  const GraphModule& model() const { return model_; }
+  const PruneOptions& options() const { return options_; }
+  // The module a call_module node targets (the node must be one).
+  const Module& ModuleOf(const Node& node) const { return *model_.root().FindModule(node.target()); }
+
+  // Keep only `keep` (ascending) along `dim` of `tensor_fqn` at commit. InvalidArgument when
+  // an earlier match sliced the same dim differently (two producers disagree).
+  absl::Status Slice(const std::string& tensor_fqn, int64_t dim, std::vector<int64_t> keep);
+  // Adds `delta` (one value per output channel, before slicing) to the module's bias at
+  // commit, creating the bias when the module has none.
+  absl::Status AddToBias(const std::string& module_fqn, const Tensor& delta);
+  // Sets a module attribute at commit (shape attributes are re-derived from the weights anyway).
+  void SetAttr(const std::string& module_fqn, const std::string& name, AttrValue value);
+  // Marks a configured tensor as handled by a match.
+  void MarkHandled(const std::string& tensor_fqn) { handled_.insert(tensor_fqn); }
+  bool Handled(const std::string& tensor_fqn) const { return handled_.count(tensor_fqn) > 0; }
+
+  PruneReport& report() { return report_; }
+  const PruneReport& report() const { return report_; }
+
+  // Applies every edit to a copy of `model` (the model the plan was made from): masks baked
+  // into weights, moved-aside biases restored as the masked model saw them, hooks removed,
+  // bias folds added, tensors sliced, shape attributes updated, graph linted; then moves the
+  // copy into `model`. On error `model` is unchanged.
+  absl::Status Commit(GraphModule& model) const;
+
+ private:
+  const GraphModule& model_;
+  PruneOptions options_;
+  std::map<std::string, std::map<int64_t, std::vector<int64_t>>> slices_;  // fqn -> dim -> keep
+  std::map<std::string, Tensor> bias_deltas_;                              // module fqn -> delta
+  std::map<std::string, AttrMap> attrs_;
+  std::set<std::string> handled_;
+  PruneReport report_;
+};
+
+// Re-derives a module's shape attributes (in/out features, channels, hidden size,
+// normalized_shape, num_features) from its parameters after slicing.
+void SyncShapeAttrs(Module& module);
+
+}  // namespace structprune
+
+#endif  // STRUCTPRUNE_PRUNING_PLAN_H_

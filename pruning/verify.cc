@@ -1,0 +1,56 @@
+#include "pruning/verify.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "core/index_select.h"
+#include "core/rng.h"
+#include "core/status_macros.h"
+#include "graph/interpreter.h"
+
+namespace structprune {
+
+std::string VerifyResult::ToString() const {
+  return absl::StrFormat("%s: max |diff| %.3g at output scale %.3g", equivalent ? "equivalent" : "DIFFERENT",
+                         max_abs_diff, output_scale);
+}
+
+absl::StatusOr<VerifyResult> VerifyEquivalence(const GraphModule& masked, const GraphModule& pruned,
+                                               const std::vector<Shape>& input_shapes,
+                                               const PruneReport& report, VerifyOptions options) {
+  SP_ASSIGN_OR_RETURN(auto run_masked, Interpreter::Create(masked, input_shapes));
+  SP_ASSIGN_OR_RETURN(auto run_pruned, Interpreter::Create(pruned, input_shapes));
+  Rng rng(options.seed);
+  VerifyResult result;
+  for (int trial = 0; trial < options.trials; ++trial) {
+    std::vector<Tensor> inputs;
+    for (const Shape& s : input_shapes) inputs.push_back(rng.NormalTensor(s));
+    SP_ASSIGN_OR_RETURN(std::vector<Tensor> a, run_masked->Run(inputs));
+    SP_ASSIGN_OR_RETURN(std::vector<Tensor> b, run_pruned->Run(inputs));
+    if (a.size() != b.size()) {
+      return absl::InvalidArgumentError(absl::StrCat("masked model has ", a.size(), " outputs, pruned ", b.size()));
+    }
+    for (const OutputChange& change : report.output_changes) {
+      if (change.output_index < 0 || change.output_index >= static_cast<int64_t>(a.size())) continue;
+      Tensor& t = a[change.output_index];
+      const int64_t dim = change.dim < 0 ? change.dim + t.dim() : change.dim;
+      if (dim < 0 || dim >= t.dim()) continue;
+      SP_ASSIGN_OR_RETURN(t, SelectAlongDim(t, dim, change.keep));
+    }
+    for (size_t i = 0; i < a.size(); ++i) {
+      if (a[i].shape() != b[i].shape()) {
+        return absl::InvalidArgumentError(absl::StrCat("output ", i, ": masked ", ShapeToString(a[i].shape()),
+                                                       " vs pruned ", ShapeToString(b[i].shape())));
+      }
+      SP_ASSIGN_OR_RETURN(TensorDiff d, CompareTensors(b[i], a[i]));
+      result.max_abs_diff = std::max(result.max_abs_diff, d.max_abs);
+      result.output_scale = std::max(result.output_scale, d.max_ref);
+    }
+  }
+  result.equivalent = result.max_abs_diff <= options.tolerance * std::max(1.0f, result.output_scale);
+  return result;
+}
+
+}  // namespace structprune

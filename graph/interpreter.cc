@@ -79,6 +79,12 @@ absl::StatusOr<std::unique_ptr<Interpreter>> Interpreter::Create(const GraphModu
 }
 
 absl::StatusOr<std::vector<Tensor>> Interpreter::Run(absl::Span<const Tensor> inputs) {
+  std::vector<Tensor> outputs;
+  SP_RETURN_IF_ERROR(RunInto(inputs, outputs));
+  return outputs;
+}
+
+absl::Status Interpreter::RunInto(absl::Span<const Tensor> inputs, std::vector<Tensor>& outputs) {
   if (inputs.size() != input_slots_.size()) {
     return absl::InvalidArgumentError(absl::StrCat("model has ", input_slots_.size(),
                                                    " input(s), got ", inputs.size()));
@@ -105,10 +111,18 @@ absl::StatusOr<std::vector<Tensor>> Interpreter::Run(absl::Span<const Tensor> in
       }
     }
   }
+  // The caller owns its outputs; internal buffers are reused by the next run.
   std::vector<Tensor> flat;
   for (int s : output_slots_) values_[s].Flatten(flat);
-  for (Tensor& t : flat) t = t.Clone();  // the caller owns its outputs; buffers are reused
-  return flat;
+  outputs.resize(flat.size());
+  for (size_t i = 0; i < flat.size(); ++i) {
+    if (!outputs[i].defined() || outputs[i].shape() != flat[i].shape() ||
+        outputs[i].SharesStorageWith(flat[i])) {
+      outputs[i] = Tensor::Zeros(flat[i].shape());
+    }
+    std::copy_n(flat[i].data<float>(), flat[i].numel(), outputs[i].data<float>());
+  }
+  return absl::OkStatus();
 }
 
 const ValueInfo* Interpreter::InfoOf(absl::string_view node_name) const {

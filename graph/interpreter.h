@@ -33,6 +33,9 @@ class Interpreter {
   // Runs one forward pass; returns the output node's tensors flattened depth first (owned by
   // the caller). InvalidArgument when an input's count or shape differs from the plan.
   absl::StatusOr<std::vector<Tensor>> Run(absl::Span<const Tensor> inputs);
+  // Same, copying the results into `outputs`, whose tensors are reused when their shapes
+  // already fit: no allocation in steady state (benchmarks, serving loops).
+  absl::Status RunInto(absl::Span<const Tensor> inputs, std::vector<Tensor>& outputs);
 
   // The planned shape of every node's result, by node name.
   const ValueInfo* InfoOf(absl::string_view node_name) const;

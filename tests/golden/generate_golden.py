@@ -470,8 +470,8 @@ def add_case(name, case):
     OP_CASES[name] = case
 
 
-def module_case(name, op, attrs, make_inputs, note=None):
-    """make_inputs() runs after the module's parameters are drawn."""
+def module_case(name, op, attrs, make_inputs, note=None, tol=None):
+    """make_inputs() runs after the module's parameters are drawn; `tol` overrides (rtol, atol)."""
     seed_for(name)
     module = build_module(op, attrs)
     randomize_module(module)
@@ -479,6 +479,8 @@ def module_case(name, op, attrs, make_inputs, note=None):
     outputs = run_module(op, module, inputs)
     params = {k: Tensor(v) for k, v in module.state_dict().items() if k != "num_batches_tracked"}
     (rtol, atol), tol_note = _tol(op, attrs)
+    if tol is not None:
+        rtol, atol = tol
     case = {
         "op": op,
         "form": "module",
@@ -681,7 +683,9 @@ def shape_and_norm_cases():
     module_case("layernorm_eps", "LayerNorm", ln([8], eps=1e-2), randn(2, 3, 8, scale=0.1),
                 note="small-variance input so eps matters; biased variance (divide by N)")
     module_case("layernorm_large_mean", "LayerNorm", ln([16]), randn(2, 16, scale=0.5, shift=100.0),
-                note="mean 100, std 0.5: a one-pass E[x^2]-E[x]^2 variance loses precision")
+                note="mean 100, std 0.5: a one-pass E[x^2]-E[x]^2 variance loses precision; "
+                     "PyTorch's float result is itself ~1.2e-5 off the exact value, hence atol 2e-5",
+                tol=(1e-5, 2e-5))
 
     bn = lambda c, eps=1e-5: {"num_features": c, "eps": eps}
     module_case("batchnorm2d_eval", "BatchNorm2d", bn(3), randn(2, 3, 4, 4),

@@ -1,0 +1,358 @@
+#include "ops/activations.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/status_macros.h"
+#include "ops/op_util.h"
+
+namespace structprune {
+namespace {
+
+using internal::OpError;
+
+// Scalar functions in float, with PyTorch's CPU formulas (same operation order, so results
+// agree to the last bits where libm agrees). Each is a functor so the kernel loop inlines it;
+// ApplyActivationScalar goes through the very same functors.
+
+struct Relu {  // clamp_min(x, 0): NaN stays NaN
+  float operator()(float x) const { return x < 0.0f ? 0.0f : x; }
+};
+struct LeakyRelu {  // LeakyReLU, RReLU in eval (slope (lower + upper) / 2)
+  float slope;
+  float operator()(float x) const { return x > 0.0f ? x : x * slope; }
+};
+struct Clamp {  // Hardtanh, ReLU6: min(max(x, lo), hi), NaN propagates; lo > hi gives hi
+  float lo, hi;
+  float operator()(float x) const {
+    float y = x < lo ? lo : x;
+    return y > hi ? hi : y;
+  }
+};
+struct Sigmoid {
+  float operator()(float x) const { return 1.0f / (1.0f + std::exp(-x)); }
+};
+struct Hardsigmoid {  // relu6(x + 3) / 6
+  float operator()(float x) const { return std::min(std::max(x + 3.0f, 0.0f), 6.0f) / 6.0f; }
+};
+struct Tanh {
+  float operator()(float x) const { return std::tanh(x); }
+};
+struct Silu {  // x * sigmoid(x)
+  float operator()(float x) const { return x / (1.0f + std::exp(-x)); }
+};
+struct Mish {  // x * tanh(softplus(x)), softplus without threshold
+  float operator()(float x) const { return x * std::tanh(std::log1p(std::exp(x))); }
+};
+struct Hardswish {  // x * relu6(x + 3) / 6
+  float operator()(float x) const { return x * std::min(std::max(x + 3.0f, 0.0f), 6.0f) / 6.0f; }
+};
+// PyTorch's one ELU kernel: x <= 0 ? expm1(x * input_scale) * alpha * scale : x * scale.
+// ELU: scale 1, input_scale 1. CELU: input_scale 1 / alpha, so for x <= 0 it is
+// alpha * (exp(x / alpha) - 1), i.e. max(0, x) + min(0, alpha * (exp(x / alpha) - 1)).
+// SELU: PyTorch's fixed alpha and scale.
+struct Elu {
+  float negcoef, poscoef, input_scale;
+  float operator()(float x) const {
+    return x <= 0.0f ? std::expm1(x * input_scale) * negcoef : x * poscoef;
+  }
+};
+constexpr double kSeluAlpha = 1.6732632423543772848170429916717;
+constexpr double kSeluScale = 1.0507009873554804934193349852946;
+
+struct Hardshrink {  // 0 inside [-lambd, lambd], x outside
+  float lambd;
+  float operator()(float x) const { return (x >= -lambd && x <= lambd) ? 0.0f : x; }
+};
+struct LogSigmoid {  // -softplus(-x) = min(x, 0) - log1p(exp(-|x|)), stable for large |x|
+  float operator()(float x) const {
+    return std::min(x, 0.0f) - std::log1p(std::exp(-std::fabs(x)));
+  }
+};
+struct Softplus {  // linear above the threshold: x * beta > threshold ? x : log1p(exp(beta x)) /
+                   // beta
+  float beta, threshold;
+  float operator()(float x) const {
+    return x * beta > threshold ? x : std::log1p(std::exp(x * beta)) / beta;
+  }
+};
+struct Softsign {
+  float operator()(float x) const { return x / (1.0f + std::fabs(x)); }
+};
+struct Tanhshrink {
+  float operator()(float x) const { return x - std::tanh(x); }
+};
+struct GeluErf {  // x * Phi(x) = x / 2 * (1 + erf(x / sqrt(2)))
+  float operator()(float x) const {
+    return x * 0.5f * (1.0f + std::erf(x * static_cast<float>(M_SQRT1_2)));
+  }
+};
+struct GeluTanh {  // x / 2 * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 x^3)))
+  float operator()(float x) const {
+    constexpr float kBeta = static_cast<float>(M_SQRT2 * M_2_SQRTPI * 0.5);  // sqrt(2 / pi)
+    constexpr float kKappa = 0.044715f;
+    float inner = kBeta * (x + kKappa * x * x * x);
+    return 0.5f * x * (1.0f + std::tanh(inner));
+  }
+};
+inline float Prelu(float x, float weight) { return x > 0.0f ? x : weight * x; }
+
+// Calls `visit(f)` with the functor of `kind` (not PReLU: its slope depends on the channel).
+template <typename Visit>
+auto VisitActivation(OpKind kind, const ActivationParams& p, Visit&& visit) {
+  auto f = [](double v) { return static_cast<float>(v); };
+  switch (kind) {
+    case OpKind::kRelu:
+      return visit(Relu{});
+    case OpKind::kRrelu:
+      return visit(LeakyRelu{f((p.lower + p.upper) / 2.0)});
+    case OpKind::kHardtanh:
+    case OpKind::kRelu6:
+      return visit(Clamp{f(p.min_val), f(p.max_val)});
+    case OpKind::kSigmoid:
+      return visit(Sigmoid{});
+    case OpKind::kHardsigmoid:
+      return visit(Hardsigmoid{});
+    case OpKind::kTanh:
+      return visit(Tanh{});
+    case OpKind::kSilu:
+      return visit(Silu{});
+    case OpKind::kMish:
+      return visit(Mish{});
+    case OpKind::kHardswish:
+      return visit(Hardswish{});
+    case OpKind::kElu:
+      return visit(Elu{f(p.alpha), 1.0f, 1.0f});
+    case OpKind::kCelu:
+      return visit(Elu{f(p.alpha), 1.0f, f(1.0 / p.alpha)});
+    case OpKind::kSelu:
+      return visit(Elu{f(kSeluAlpha * kSeluScale), f(kSeluScale), 1.0f});
+    case OpKind::kHardshrink:
+      return visit(Hardshrink{f(p.lambd)});
+    case OpKind::kLeakyRelu:
+      return visit(LeakyRelu{f(p.negative_slope)});
+    case OpKind::kLogSigmoid:
+      return visit(LogSigmoid{});
+    case OpKind::kSoftplus:
+      return visit(Softplus{f(p.beta), f(p.threshold)});
+    case OpKind::kSoftsign:
+      return visit(Softsign{});
+    case OpKind::kTanhshrink:
+      return visit(Tanhshrink{});
+    case OpKind::kGelu:
+      return p.approximate_tanh ? visit(GeluTanh{}) : visit(GeluErf{});
+    default:
+      return visit(LeakyRelu{f(p.init)});  // PReLU with one slope; unreachable otherwise
+  }
+}
+
+// Channel layout PReLU uses: dim 1 for inputs of 2+ dims, one channel otherwise.
+struct ChannelLayout {
+  int64_t outer = 1, channels = 1, inner = 1;
+};
+ChannelLayout LayoutOf(const Shape& shape) {
+  ChannelLayout l;
+  if (shape.size() < 2) {
+    l.inner = NumElements(shape);
+    return l;
+  }
+  l.outer = shape[0];
+  l.channels = shape[1];
+  l.inner = NumElements(shape) / std::max<int64_t>(l.outer * l.channels, 1);
+  if (l.outer * l.channels == 0) l.inner = 0;
+  return l;
+}
+
+// PyTorch's slope count rule: 1, or the input's channel count (dim 1).
+absl::Status CheckPreluSlopes(const OpCall& call, int64_t num_slopes) {
+  if (num_slopes == 1) return absl::OkStatus();
+  const Shape& in = call.inputs[0].shape;
+  if (in.size() < 2) {
+    return OpError(
+        call, absl::StrCat("weight has ", num_slopes, " parameters, but input ", ShapeToString(in),
+                           " has no channel dimension (fewer than 2 dims), so it "
+                           "must have 1"));
+  }
+  if (in[1] != num_slopes) {
+    return OpError(
+        call, absl::StrCat("weight has ", num_slopes, " parameters, but input ", ShapeToString(in),
+                           " has ", in[1], " channels (dim 1); it must have 1 or ", in[1]));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ValueInfo> Infer(const OpCall& call) {
+  const bool functional_prelu = call.kind == OpKind::kPrelu && call.module == nullptr;
+  SP_RETURN_IF_ERROR(
+      internal::ExpectTensorInputs(call, functional_prelu ? 2 : 1, functional_prelu ? 2 : 1));
+  absl::StatusOr<ActivationParams> p = ReadActivationParams(call.kind, *call.attrs);
+  if (!p.ok()) return internal::WithOpContext(call, p.status());
+  // nn.Hardtanh asserts max_val > min_val; F.hardtanh just clamps (min(max(x, lo), hi)).
+  if (call.kind == OpKind::kHardtanh && call.module != nullptr && !(p->max_val > p->min_val)) {
+    return OpError(call, absl::StrCat("max_val (", p->max_val, ") must be greater than min_val (",
+                                      p->min_val, ")"));
+  }
+  if (call.kind == OpKind::kPrelu) {
+    if (call.module != nullptr) {
+      SP_ASSIGN_OR_RETURN(Tensor weight,
+                          internal::ExpectParameter(call, "weight", {p->num_parameters}));
+      SP_RETURN_IF_ERROR(CheckPreluSlopes(call, weight.numel()));
+    } else {
+      const Shape& w = call.inputs[1].shape;
+      if (w.size() > 1) {
+        return OpError(call,
+                       absl::StrCat("weight must be a scalar or 1-D, got ", ShapeToString(w)));
+      }
+      SP_RETURN_IF_ERROR(CheckPreluSlopes(call, NumElements(w)));
+    }
+  }
+  return ValueInfo::Of(call.inputs[0].shape);
+}
+
+class ActivationKernel : public Kernel {
+ public:
+  ActivationKernel(OpKind kind, ActivationParams params, Tensor prelu_weight, ChannelLayout layout)
+      : kind_(kind), params_(params), prelu_weight_(std::move(prelu_weight)), layout_(layout) {}
+
+  absl::Status Run(absl::Span<const Value* const> inputs, Value& output) override {
+    const Tensor& src_t = inputs[0]->tensor;
+    const float* src = src_t.data<float>();
+    float* dst = output.tensor.data<float>();
+    const int64_t n = src_t.numel();
+    if (kind_ == OpKind::kPrelu) {
+      const Tensor& w = prelu_weight_.defined() ? prelu_weight_ : inputs[1]->tensor;
+      RunPrelu(src, w.data<float>(), w.numel(), dst);
+      return absl::OkStatus();
+    }
+    VisitActivation(kind_, params_, [&](auto f) {
+      for (int64_t i = 0; i < n; ++i) dst[i] = f(src[i]);
+    });
+    return absl::OkStatus();
+  }
+
+ private:
+  // src, dst [outer, channels, inner]; weights [channels] or [1].
+  void RunPrelu(const float* src, const float* weights, int64_t num_weights, float* dst) const {
+    const int64_t C = num_weights == 1 ? 1 : layout_.channels;
+    const int64_t inner =
+        num_weights == 1 ? layout_.outer * layout_.channels * layout_.inner : layout_.inner;
+    const int64_t outer = num_weights == 1 ? 1 : layout_.outer;
+    for (int64_t o = 0; o < outer; ++o) {
+      for (int64_t c = 0; c < C; ++c) {
+        const float w = weights[c];
+        const int64_t base = (o * C + c) * inner;
+        for (int64_t i = 0; i < inner; ++i) dst[base + i] = Prelu(src[base + i], w);
+      }
+    }
+  }
+
+  OpKind kind_;
+  ActivationParams params_;
+  Tensor prelu_weight_;  // module PReLU: [num_parameters]; functional: read from input 1
+  ChannelLayout layout_;
+};
+
+absl::StatusOr<std::unique_ptr<Kernel>> Create(const OpCall& call) {
+  absl::StatusOr<ActivationParams> p = ReadActivationParams(call.kind, *call.attrs);
+  if (!p.ok()) return internal::WithOpContext(call, p.status());
+  Tensor prelu_weight;
+  if (call.kind == OpKind::kPrelu && call.module != nullptr) {
+    SP_ASSIGN_OR_RETURN(prelu_weight, call.module->Effective("weight"));
+  }
+  return std::make_unique<ActivationKernel>(call.kind, *p, std::move(prelu_weight),
+                                            LayoutOf(call.inputs[0].shape));
+}
+
+// Only PReLU has a parameter: weight [num_parameters] filled with `init` (PyTorch: 0.25).
+absl::Status InitModule(Module& m, Rng& rng) {
+  if (m.kind() != OpKind::kPrelu) return absl::OkStatus();
+  SP_ASSIGN_OR_RETURN(ActivationParams p, ReadActivationParams(m.kind(), m.attrs()));
+  m.SetParameter("weight", Tensor::Full({p.num_parameters}, static_cast<float>(p.init)));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<ActivationParams> ReadActivationParams(OpKind kind, const AttrMap& attrs) {
+  ActivationParams p;
+  switch (kind) {
+    case OpKind::kRrelu: {
+      SP_ASSIGN_OR_RETURN(p.lower, GetFloatAttr(attrs, "lower", p.lower));
+      SP_ASSIGN_OR_RETURN(p.upper, GetFloatAttr(attrs, "upper", p.upper));
+      SP_ASSIGN_OR_RETURN(bool training, GetBoolAttr(attrs, "training", false));
+      if (training) {
+        return absl::UnimplementedError("training-mode RReLU (random slopes) is not supported");
+      }
+      if (p.lower > p.upper) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "lower (", p.lower, ") must be less than or equal to upper (", p.upper, ")"));
+      }
+      break;
+    }
+    case OpKind::kHardtanh: {
+      SP_ASSIGN_OR_RETURN(p.min_val, GetFloatAttr(attrs, "min_val", p.min_val));
+      SP_ASSIGN_OR_RETURN(p.max_val, GetFloatAttr(attrs, "max_val", p.max_val));
+      break;
+    }
+    case OpKind::kRelu6:
+      p.min_val = 0.0;
+      p.max_val = 6.0;
+      break;
+    case OpKind::kElu: {
+      SP_ASSIGN_OR_RETURN(p.alpha, GetFloatAttr(attrs, "alpha", p.alpha));
+      break;
+    }
+    case OpKind::kCelu: {
+      SP_ASSIGN_OR_RETURN(p.alpha, GetFloatAttr(attrs, "alpha", p.alpha));
+      if (p.alpha == 0.0) return absl::InvalidArgumentError("alpha cannot be 0 for CELU");
+      break;
+    }
+    case OpKind::kHardshrink: {
+      SP_ASSIGN_OR_RETURN(p.lambd, GetFloatAttr(attrs, "lambd", p.lambd));
+      break;
+    }
+    case OpKind::kLeakyRelu: {
+      SP_ASSIGN_OR_RETURN(p.negative_slope,
+                          GetFloatAttr(attrs, "negative_slope", p.negative_slope));
+      break;
+    }
+    case OpKind::kSoftplus: {
+      SP_ASSIGN_OR_RETURN(p.beta, GetFloatAttr(attrs, "beta", p.beta));
+      SP_ASSIGN_OR_RETURN(p.threshold, GetFloatAttr(attrs, "threshold", p.threshold));
+      break;
+    }
+    case OpKind::kPrelu: {
+      SP_ASSIGN_OR_RETURN(p.num_parameters, GetIntAttr(attrs, "num_parameters", p.num_parameters));
+      SP_ASSIGN_OR_RETURN(p.init, GetFloatAttr(attrs, "init", p.init));
+      if (p.num_parameters < 1) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("num_parameters must be at least 1, got ", p.num_parameters));
+      }
+      break;
+    }
+    case OpKind::kGelu: {
+      absl::StatusOr<std::string> approximate = GetStringAttr(attrs, "approximate", "none");
+      if (!approximate.ok()) return approximate.status();
+      if (*approximate != "none" && *approximate != "tanh") {
+        return absl::InvalidArgumentError(
+            absl::StrCat("approximate must be \"none\" or \"tanh\", got \"", *approximate, "\""));
+      }
+      p.approximate_tanh = *approximate == "tanh";
+      break;
+    }
+    default:
+      break;  // no parameters
+  }
+  return p;
+}
+
+float ApplyActivationScalar(OpKind kind, const ActivationParams& params, float x,
+                            float prelu_weight) {
+  if (!IsActivation(kind)) return x;
+  if (kind == OpKind::kPrelu) return Prelu(x, prelu_weight);
+  return VisitActivation(kind, params, [x](auto f) { return f(x); });
+}
+
+const OpDef kActivationOp = {&Infer, &Create, &InitModule};
+
+}  // namespace structprune

@@ -1,0 +1,49 @@
+// The 21 activations of activation_list.def: one OpDef for their module and functional forms,
+// and the scalar function that the kernel, bias folding and AnyActivation() share.
+#ifndef STRUCTPRUNE_OPS_ACTIVATIONS_H_
+#define STRUCTPRUNE_OPS_ACTIVATIONS_H_
+
+#include <cstdint>
+
+#include "absl/status/statusor.h"
+#include "graph/attr.h"
+#include "ops/op_def.h"
+
+namespace structprune {
+
+// Every activation parameter under PyTorch's attribute name, with PyTorch's default. Only the
+// fields of the activation at hand are read from attributes; the others keep their defaults.
+struct ActivationParams {
+  double negative_slope = 0.01;  // LeakyReLU
+  double min_val = -1.0;         // Hardtanh (ReLU6: 0)
+  double max_val = 1.0;          // Hardtanh (ReLU6: 6)
+  double alpha = 1.0;            // ELU, CELU
+  double lambd = 0.5;            // Hardshrink
+  double beta = 1.0;             // Softplus
+  double threshold = 20.0;       // Softplus: x * beta > threshold gives x
+  double lower = 1.0 / 8.0;      // RReLU: eval slope (lower + upper) / 2
+  double upper = 1.0 / 3.0;
+  bool approximate_tanh = false;  // GELU approximate="tanh" (default "none": erf)
+  int64_t num_parameters = 1;     // PReLU module: weight [num_parameters]
+  double init = 0.25;             // PReLU module: initial slope
+};
+
+// Reads the attributes of activation `kind` (module attributes or functional keyword arguments).
+// InvalidArgument for a wrongly typed attribute, an unknown GELU `approximate`, CELU alpha = 0,
+// RReLU lower > upper or PReLU num_parameters < 1; Unimplemented for training-mode RReLU.
+// The message names the attribute, not the node (OpDef::infer adds the node).
+absl::StatusOr<ActivationParams> ReadActivationParams(OpKind kind, const AttrMap& attrs);
+
+// f(x) as PyTorch computes it in float. For PReLU `prelu_weight` is the slope of x's channel.
+// `kind` must be an activation (IsActivation(kind)); other kinds return x.
+float ApplyActivationScalar(OpKind kind, const ActivationParams& params, float x,
+                            float prelu_weight = 0.25f);
+
+// Input any shape -> output of the same shape. PReLU's slope applies per channel along dim 1
+// (one channel for inputs of fewer than 2 dims, as in PyTorch); its module holds
+// weight [num_parameters], its functional form takes the weight as the second input.
+extern const OpDef kActivationOp;
+
+}  // namespace structprune
+
+#endif  // STRUCTPRUNE_OPS_ACTIVATIONS_H_

@@ -1,0 +1,310 @@
+#include "ops/pooling.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "core/status_macros.h"
+#include "ops/op_util.h"
+
+namespace structprune {
+namespace {
+
+using internal::OpError;
+using Pair = std::array<int64_t, 2>;
+
+std::string PairToString(const Pair& p) { return absl::StrCat("[", p[0], ", ", p[1], "]"); }
+
+// Floor division for b > 0 (PyTorch's div_rtn): the output-size numerator can be negative.
+int64_t FloorDiv(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+struct PoolParams {
+  bool is_max = false;
+  bool is_adaptive = false;
+  Pair kernel = {0, 0};
+  Pair stride = {0, 0};
+  Pair padding = {0, 0};
+  Pair dilation = {1, 1};
+  bool ceil_mode = false;
+  bool count_include_pad = true;
+  int64_t divisor_override = 0;  // 0: none
+  Pair output_size = {0, 0};     // adaptive only
+};
+
+// stride: absent or [] (PyTorch's None) means kernel_size.
+absl::StatusOr<Pair> ReadStride(const AttrMap& a, const Pair& kernel) {
+  auto it = a.find("stride");
+  if (it == a.end()) return kernel;
+  if (const auto* v = std::get_if<std::vector<int64_t>>(&it->second); v != nullptr && v->empty()) {
+    return kernel;
+  }
+  return GetPairAttr(a, "stride", kernel);
+}
+
+// Reads attributes only; the messages name the attribute (Infer adds the node).
+absl::StatusOr<PoolParams> ReadPoolParams(OpKind kind, const AttrMap& a) {
+  PoolParams p;
+  p.is_max = kind == OpKind::kMaxPool2d || kind == OpKind::kAdaptiveMaxPool2d;
+  p.is_adaptive = kind == OpKind::kAdaptiveAvgPool2d || kind == OpKind::kAdaptiveMaxPool2d;
+  if (p.is_max) {
+    SP_ASSIGN_OR_RETURN(bool return_indices, GetBoolAttr(a, "return_indices", false));
+    if (return_indices) return absl::UnimplementedError("return_indices=true is not supported");
+  }
+  if (p.is_adaptive) {
+    if (!a.contains("output_size")) return absl::InvalidArgumentError("output_size is required");
+    SP_ASSIGN_OR_RETURN(p.output_size, GetPairAttr(a, "output_size", {0, 0}));
+    return p;
+  }
+  if (!a.contains("kernel_size")) return absl::InvalidArgumentError("kernel_size is required");
+  SP_ASSIGN_OR_RETURN(p.kernel, GetPairAttr(a, "kernel_size", {0, 0}));
+  SP_ASSIGN_OR_RETURN(p.stride, ReadStride(a, p.kernel));
+  SP_ASSIGN_OR_RETURN(p.padding, GetPairAttr(a, "padding", {0, 0}));
+  SP_ASSIGN_OR_RETURN(p.ceil_mode, GetBoolAttr(a, "ceil_mode", false));
+  if (p.is_max) {
+    SP_ASSIGN_OR_RETURN(p.dilation, GetPairAttr(a, "dilation", {1, 1}));
+  } else {
+    SP_ASSIGN_OR_RETURN(p.count_include_pad, GetBoolAttr(a, "count_include_pad", true));
+    SP_ASSIGN_OR_RETURN(p.divisor_override, GetIntAttr(a, "divisor_override", 0));
+  }
+  return p;
+}
+
+absl::StatusOr<PoolParams> ReadParams(const OpCall& call) {
+  absl::StatusOr<PoolParams> p = ReadPoolParams(call.kind, *call.attrs);
+  if (!p.ok()) return internal::WithOpContext(call, p.status());
+  return p;
+}
+
+// PyTorch's pooling_output_shape: floor (or ceil) of the window count, and with ceil_mode the
+// last window must start inside the input or its left padding.
+int64_t PoolOutputSize(int64_t in, int64_t kernel, int64_t pad, int64_t stride, int64_t dilation,
+                       bool ceil_mode) {
+  const int64_t span = in + 2 * pad - dilation * (kernel - 1) - 1 + (ceil_mode ? stride - 1 : 0);
+  int64_t out = FloorDiv(span, stride) + 1;
+  if (ceil_mode && (out - 1) * stride >= in + pad) --out;
+  return out;
+}
+
+absl::Status CheckWindow(const OpCall& call, const PoolParams& p) {
+  if (p.kernel[0] <= 0 || p.kernel[1] <= 0) {
+    return OpError(call,
+                   absl::StrCat("kernel_size must be positive, got ", PairToString(p.kernel)));
+  }
+  if (p.stride[0] <= 0 || p.stride[1] <= 0) {
+    return OpError(call, absl::StrCat("stride must be positive, got ", PairToString(p.stride)));
+  }
+  if (p.dilation[0] <= 0 || p.dilation[1] <= 0) {
+    return OpError(call, absl::StrCat("dilation must be positive, got ", PairToString(p.dilation)));
+  }
+  if (p.padding[0] < 0 || p.padding[1] < 0) {
+    return OpError(call,
+                   absl::StrCat("padding must be non-negative, got ", PairToString(p.padding)));
+  }
+  // PyTorch compares with the kernel size, not the dilated extent.
+  if (p.padding[0] > p.kernel[0] / 2 || p.padding[1] > p.kernel[1] / 2) {
+    return OpError(
+        call, absl::StrCat("pad should be at most half of kernel size, but got padding ",
+                           PairToString(p.padding), " and kernel_size ", PairToString(p.kernel)));
+  }
+  return absl::OkStatus();
+}
+
+// Input [N, C, H, W] or [C, H, W]: C, H and W must be non-zero (N may be 0).
+absl::Status CheckInput(const OpCall& call) {
+  const Shape& in = call.inputs[0].shape;
+  if (in.size() != 3 && in.size() != 4) {
+    return OpError(call,
+                   absl::StrCat("input must be 3-D or 4-D [N, C, H, W], got ", ShapeToString(in)));
+  }
+  for (size_t d = in.size() - 3; d < in.size(); ++d) {
+    if (in[d] == 0) {
+      return OpError(call,
+                     absl::StrCat("input must have non-zero C, H and W, got ", ShapeToString(in)));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// {OH, OW}; the caller has checked the window and the input.
+Pair OutputSize(const PoolParams& p, const Shape& in) {
+  const int64_t IH = in[in.size() - 2], IW = in[in.size() - 1];
+  if (p.is_adaptive) return p.output_size;
+  return {PoolOutputSize(IH, p.kernel[0], p.padding[0], p.stride[0], p.dilation[0], p.ceil_mode),
+          PoolOutputSize(IW, p.kernel[1], p.padding[1], p.stride[1], p.dilation[1], p.ceil_mode)};
+}
+
+absl::StatusOr<ValueInfo> Infer(const OpCall& call) {
+  SP_RETURN_IF_ERROR(internal::ExpectTensorInputs(call, 1, 1));
+  SP_ASSIGN_OR_RETURN(PoolParams p, ReadParams(call));
+  if (p.is_adaptive) {
+    if (p.output_size[0] < 0 || p.output_size[1] < 0) {
+      return OpError(call, absl::StrCat("output_size must be non-negative, got ",
+                                        PairToString(p.output_size)));
+    }
+  } else {
+    SP_RETURN_IF_ERROR(CheckWindow(call, p));
+  }
+  SP_RETURN_IF_ERROR(CheckInput(call));
+  const Shape& in = call.inputs[0].shape;
+  const Pair out_hw = OutputSize(p, in);
+  if (!p.is_adaptive && (out_hw[0] < 1 || out_hw[1] < 1)) {
+    return OpError(call, absl::StrCat("output size ", PairToString(out_hw),
+                                      " is too small for input ", ShapeToString(in)));
+  }
+  Shape out = in;
+  out[out.size() - 2] = out_hw[0];
+  out[out.size() - 1] = out_hw[1];
+  return ValueInfo::Of(out);
+}
+
+// One output position along one axis: input positions start + k * dilation for k in
+// [k_begin, k_end) (the part inside the input), and the window's extent clipped to the padded
+// input, which AvgPool2d with count_include_pad divides by.
+struct Window {
+  int64_t start = 0;
+  int64_t k_begin = 0, k_end = 0;
+  int64_t padded_extent = 0;
+};
+
+std::vector<Window> SlidingWindows(int64_t in, int64_t out, int64_t kernel, int64_t stride,
+                                   int64_t pad, int64_t dilation) {
+  std::vector<Window> windows(out);
+  for (int64_t o = 0; o < out; ++o) {
+    Window& w = windows[o];
+    w.start = o * stride - pad;
+    w.k_begin = w.start < 0 ? (-w.start + dilation - 1) / dilation : 0;
+    w.k_end = std::min(kernel, FloorDiv(in - 1 - w.start, dilation) + 1);
+    w.k_end = std::max(w.k_end, w.k_begin);
+    w.padded_extent = std::min(w.start + kernel, in + pad) - w.start;
+  }
+  return windows;
+}
+
+// Adaptive: [floor(o * in / out), ceil((o + 1) * in / out)).
+std::vector<Window> AdaptiveWindows(int64_t in, int64_t out) {
+  std::vector<Window> windows(out);
+  for (int64_t o = 0; o < out; ++o) {
+    Window& w = windows[o];
+    w.start = o * in / out;
+    w.k_end = ((o + 1) * in + out - 1) / out - w.start;
+    w.padded_extent = w.k_end;
+  }
+  return windows;
+}
+
+class Pool2dKernel : public Kernel {
+ public:
+  Pool2dKernel(const PoolParams& p, const Shape& in, const Pair& out_hw)
+      : is_max_(p.is_max),
+        count_include_pad_(p.count_include_pad),
+        divisor_override_(p.divisor_override),
+        DH_(p.dilation[0]),
+        DW_(p.dilation[1]),
+        IH_(in[in.size() - 2]),
+        IW_(in[in.size() - 1]),
+        OH_(out_hw[0]),
+        OW_(out_hw[1]),
+        planes_(NumElements(in) / (IH_ * IW_)) {
+    if (p.is_adaptive) {
+      rows_ = AdaptiveWindows(IH_, OH_);
+      cols_ = AdaptiveWindows(IW_, OW_);
+    } else {
+      rows_ = SlidingWindows(IH_, OH_, p.kernel[0], p.stride[0], p.padding[0], DH_);
+      cols_ = SlidingWindows(IW_, OW_, p.kernel[1], p.stride[1], p.padding[1], DW_);
+    }
+  }
+
+  // src [planes, IH, IW], dst [planes, OH, OW], planes = N * C; row-major.
+  absl::Status Run(absl::Span<const Value* const> inputs, Value& output) override {
+    const float* src = inputs[0]->tensor.data<float>();
+    float* dst = output.tensor.data<float>();
+    for (int64_t plane = 0; plane < planes_; ++plane) {
+      const float* s = src + plane * IH_ * IW_;
+      float* d = dst + plane * OH_ * OW_;
+      for (int64_t oh = 0; oh < OH_; ++oh) {
+        const Window& r = rows_[oh];
+        for (int64_t ow = 0; ow < OW_; ++ow) {
+          d[oh * OW_ + ow] = is_max_ ? MaxOf(s, r, cols_[ow]) : AverageOf(s, r, cols_[ow]);
+        }
+      }
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  // PyTorch's rule: NaN wins (once seen, nothing compares greater).
+  float MaxOf(const float* s, const Window& r, const Window& c) const {
+    float m = -std::numeric_limits<float>::infinity();
+    for (int64_t kh = r.k_begin; kh < r.k_end; ++kh) {
+      const int64_t row = (r.start + kh * DH_) * IW_ + c.start;
+      for (int64_t kw = c.k_begin; kw < c.k_end; ++kw) {
+        const float v = s[row + kw * DW_];
+        if (v > m || std::isnan(v)) m = v;
+      }
+    }
+    return m;
+  }
+
+  // Dilation is 1 for average pooling.
+  float AverageOf(const float* s, const Window& r, const Window& c) const {
+    const int64_t count = (r.k_end - r.k_begin) * (c.k_end - c.k_begin);
+    if (count == 0) return 0.0f;
+    float sum = 0.0f;
+    for (int64_t kh = r.k_begin; kh < r.k_end; ++kh) {
+      const int64_t row = (r.start + kh) * IW_ + c.start;
+      for (int64_t kw = c.k_begin; kw < c.k_end; ++kw) sum += s[row + kw];
+    }
+    int64_t divisor = count;
+    if (divisor_override_ != 0) {
+      divisor = divisor_override_;
+    } else if (count_include_pad_) {
+      divisor = r.padded_extent * c.padded_extent;
+    }
+    return sum / static_cast<float>(divisor);
+  }
+
+  bool is_max_, count_include_pad_;
+  int64_t divisor_override_;
+  int64_t DH_, DW_, IH_, IW_, OH_, OW_, planes_;
+  std::vector<Window> rows_, cols_;  // one per output row / column
+};
+
+absl::StatusOr<std::unique_ptr<Kernel>> Create(const OpCall& call) {
+  SP_ASSIGN_OR_RETURN(PoolParams p, ReadParams(call));
+  const Shape& in = call.inputs[0].shape;
+  return std::make_unique<Pool2dKernel>(p, in, OutputSize(p, in));
+}
+
+std::vector<int64_t> ToList(const Pair& p) { return {p[0], p[1]}; }
+
+}  // namespace
+
+AttrMap MaxPool2dAttrs::ToAttrs() const {
+  AttrMap a = {{"kernel_size", ToList(kernel_size)},
+               {"padding", ToList(padding)},
+               {"dilation", ToList(dilation)},
+               {"ceil_mode", ceil_mode}};
+  if (stride != Pair{0, 0}) a["stride"] = ToList(stride);
+  return a;
+}
+
+AttrMap AvgPool2dAttrs::ToAttrs() const {
+  AttrMap a = {{"kernel_size", ToList(kernel_size)},
+               {"padding", ToList(padding)},
+               {"ceil_mode", ceil_mode},
+               {"count_include_pad", count_include_pad}};
+  if (stride != Pair{0, 0}) a["stride"] = ToList(stride);
+  if (divisor_override != 0) a["divisor_override"] = divisor_override;
+  return a;
+}
+
+AttrMap AdaptivePool2dAttrs::ToAttrs() const { return {{"output_size", ToList(output_size)}}; }
+
+const OpDef kMaxPool2dOp = {&Infer, &Create, nullptr};
+const OpDef kAvgPool2dOp = {&Infer, &Create, nullptr};
+const OpDef kAdaptiveAvgPool2dOp = {&Infer, &Create, nullptr};
+const OpDef kAdaptiveMaxPool2dOp = {&Infer, &Create, nullptr};
+
+}  // namespace structprune

@@ -1,0 +1,278 @@
+// flatten, getitem, cat, identity / dropout: shapes, aliasing, values and errors.
+#include "ops/shape_ops.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "graph/module.h"
+#include "ops/registry.h"
+#include "tests/testing/op_runner.h"
+#include "tests/testing/status_matchers.h"
+
+namespace structprune {
+namespace {
+
+using ::structprune::testing::InferOp;
+using ::structprune::testing::RunOp;
+using ::structprune::testing::RunOpValue;
+using ::structprune::testing::StatusIs;
+using ::structprune::testing::TensorValue;
+using ::structprune::testing::TupleValue;
+using ::testing::ElementsAre;
+
+Tensor Iota(const Shape& shape, float start = 0.0f) {
+  Tensor t = Tensor::Zeros(shape);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = start + static_cast<float>(i);
+  return t;
+}
+
+absl::StatusOr<Shape> FlattenShape(const Module* module, const AttrMap& attrs, const Shape& in) {
+  absl::StatusOr<ValueInfo> info =
+      InferOp(OpKind::kFlatten, attrs, module, {TensorValue(Tensor::Zeros(in))});
+  if (!info.ok()) return info.status();
+  return info->shape;
+}
+
+MATCHER_P(HoldsShape, shape, "is OK and holds " + ShapeToString(shape)) {
+  if (!arg.ok()) {
+    *result_listener << "status is " << arg.status().ToString();
+    return false;
+  }
+  *result_listener << "shape is " << ShapeToString(*arg);
+  return *arg == shape;
+}
+
+// ---------------------------------------------------------------------------------------------
+// flatten
+
+TEST(Flatten, ModuleDefaultsKeepTheBatchDim) {
+  Module m(OpKind::kFlatten, FlattenAttrs{}.ToAttrs());
+  EXPECT_THAT(FlattenShape(&m, m.attrs(), {2, 3, 2, 2}), HoldsShape(Shape{2, 12}));
+  Module empty_attrs(OpKind::kFlatten, {});
+  EXPECT_THAT(FlattenShape(&empty_attrs, {}, {2, 3, 2, 2}), HoldsShape(Shape{2, 12}));
+}
+
+TEST(Flatten, FunctionalDefaultsFlattenEverything) {
+  // torch.flatten's start_dim is 0, unlike nn.Flatten's.
+  EXPECT_THAT(FlattenShape(nullptr, {}, {2, 3, 2, 2}), HoldsShape(Shape{24}));
+}
+
+TEST(Flatten, NegativeAndEqualDims) {
+  EXPECT_THAT(
+      FlattenShape(nullptr, {{"start_dim", int64_t{-3}}, {"end_dim", int64_t{-2}}}, {2, 3, 4, 5}),
+      HoldsShape(Shape{2, 12, 5}));
+  EXPECT_THAT(
+      FlattenShape(nullptr, {{"start_dim", int64_t{1}}, {"end_dim", int64_t{1}}}, {2, 3, 4}),
+      HoldsShape(Shape{2, 3, 4}));
+  EXPECT_THAT(FlattenShape(nullptr, {{"start_dim", int64_t{1}}}, {2, 0, 3}),
+              HoldsShape(Shape{2, 0}));
+}
+
+TEST(Flatten, ScalarBecomesOneElementVector) {
+  EXPECT_THAT(FlattenShape(nullptr, {}, {}), HoldsShape(Shape{1}));
+}
+
+TEST(Flatten, OutputSharesInputStorage) {
+  Tensor x = Iota({2, 3, 2});
+  Module m(OpKind::kFlatten, FlattenAttrs{}.ToAttrs());
+  SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> out, RunOp(OpKind::kFlatten, m.attrs(), &m, {x}));
+  EXPECT_EQ(out[0].shape(), (Shape{2, 6}));
+  EXPECT_TRUE(out[0].SharesStorageWith(x));
+  EXPECT_EQ(out[0].data<float>()[7], 7.0f);
+}
+
+TEST(FlattenErrors, ModuleStartDimOutOfRange) {
+  // nn.Flatten() on a 1-D or 0-D tensor fails in PyTorch too (start_dim 1 out of range).
+  Module m(OpKind::kFlatten, FlattenAttrs{}.ToAttrs());
+  EXPECT_THAT(FlattenShape(&m, m.attrs(), {3}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "Flatten 'node': start_dim 1 is out of range [-1, 0] for input [3]"));
+  EXPECT_THAT(FlattenShape(&m, m.attrs(), {}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "Flatten 'node': start_dim 1 is out of range [-1, 0] for input []"));
+  EXPECT_THAT(FlattenShape(nullptr, {{"end_dim", int64_t{-4}}}, {2, 3, 4}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "Flatten 'node': end_dim -4 is out of range [-3, 2] for input [2, 3, 4]"));
+}
+
+TEST(FlattenErrors, StartAfterEnd) {
+  EXPECT_THAT(
+      FlattenShape(nullptr, {{"start_dim", int64_t{2}}, {"end_dim", int64_t{1}}}, {2, 3, 4}),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               "Flatten 'node': start_dim 2 comes after end_dim 1 for input [2, 3, 4]"));
+}
+
+TEST(FlattenAttrs, ToAttrsHoldsModuleDefaults) {
+  const AttrMap a = FlattenAttrs{}.ToAttrs();
+  EXPECT_EQ(a.at("start_dim"), AttrValue(int64_t{1}));
+  EXPECT_EQ(a.at("end_dim"), AttrValue(int64_t{-1}));
+}
+
+// ---------------------------------------------------------------------------------------------
+// getitem
+
+// (a [2], (b [3], c [1])), LSTM-like nesting.
+Value NestedTuple(Tensor a, Tensor b, Tensor c) {
+  return TupleValue({TensorValue(a), TupleValue({TensorValue(b), TensorValue(c)})});
+}
+
+TEST(GetItem, SelectsATensorSharingItsStorage) {
+  Tensor a = Iota({2});
+  SP_ASSERT_OK_AND_ASSIGN(Value out, RunOpValue(OpKind::kGetItem, {{"index", int64_t{0}}}, nullptr,
+                                                {NestedTuple(a, Iota({3}), Iota({1}))}));
+  ASSERT_FALSE(out.is_tuple);
+  EXPECT_TRUE(out.tensor.SharesStorageWith(a));
+}
+
+TEST(GetItem, SelectsANestedTupleWithNegativeIndex) {
+  Tensor b = Iota({3}, 10.0f), c = Iota({1}, 20.0f);
+  const std::vector<Value> inputs = {NestedTuple(Iota({2}), b, c)};
+  SP_ASSERT_OK_AND_ASSIGN(ValueInfo info,
+                          InferOp(OpKind::kGetItem, {{"index", int64_t{-1}}}, nullptr, inputs));
+  EXPECT_EQ(info.ToString(), "([3], [1])");
+  SP_ASSERT_OK_AND_ASSIGN(Value out,
+                          RunOpValue(OpKind::kGetItem, {{"index", int64_t{-1}}}, nullptr, inputs));
+  ASSERT_TRUE(out.is_tuple);
+  ASSERT_EQ(out.items.size(), 2u);
+  EXPECT_TRUE(out.items[0].tensor.SharesStorageWith(b));
+  EXPECT_TRUE(out.items[1].tensor.SharesStorageWith(c));
+}
+
+TEST(GetItemErrors, InputMustBeATuple) {
+  EXPECT_THAT(InferOp(OpKind::kGetItem, {{"index", int64_t{0}}}, nullptr,
+                      {TensorValue(Tensor::Zeros({2, 3}))}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "getitem 'node': input must be a tuple, got a tensor [2, 3]"));
+}
+
+TEST(GetItemErrors, IndexOutOfRange) {
+  const std::vector<Value> inputs = {
+      TupleValue({TensorValue(Tensor::Zeros({2})), TensorValue(Tensor::Zeros({3}))})};
+  EXPECT_THAT(
+      InferOp(OpKind::kGetItem, {{"index", int64_t{2}}}, nullptr, inputs),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               "getitem 'node': index 2 is out of range for a tuple of 2 items ([2], [3])"));
+  EXPECT_THAT(InferOp(OpKind::kGetItem, {{"index", int64_t{-3}}}, nullptr, inputs),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       ::testing::HasSubstr("index -3 is out of range")));
+  EXPECT_THAT(InferOp(OpKind::kGetItem, {}, nullptr, inputs),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "getitem 'node': attribute 'index' is required"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// cat
+
+TEST(Cat, ConcatenatesAlongDim1) {
+  SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> out,
+                          RunOp(OpKind::kCat, {{"dim", int64_t{1}}}, nullptr,
+                                {Iota({2, 2, 2}), Iota({2, 1, 2}, 100.0f)}));
+  EXPECT_EQ(out[0].shape(), (Shape{2, 3, 2}));
+  EXPECT_THAT(out[0].values<float>(), ElementsAre(0, 1, 2, 3, 100, 101, 4, 5, 6, 7, 102, 103));
+}
+
+TEST(Cat, DefaultDimIsZero) {
+  SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> out,
+                          RunOp(OpKind::kCat, {}, nullptr, {Iota({1, 2}), Iota({2, 2}, 10.0f)}));
+  EXPECT_EQ(out[0].shape(), (Shape{3, 2}));
+  EXPECT_THAT(out[0].values<float>(), ElementsAre(0, 1, 10, 11, 12, 13));
+}
+
+TEST(Cat, NegativeDimWithThreeInputs) {
+  SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> out,
+                          RunOp(OpKind::kCat, {{"dim", int64_t{-1}}}, nullptr,
+                                {Iota({2, 1}), Iota({2, 2}, 10.0f), Iota({2, 1}, 20.0f)}));
+  EXPECT_EQ(out[0].shape(), (Shape{2, 4}));
+  EXPECT_THAT(out[0].values<float>(), ElementsAre(0, 10, 11, 20, 1, 12, 13, 21));
+}
+
+TEST(Cat, SkipsOneDimEmptyInputsLikePyTorch) {
+  SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> out,
+                          RunOp(OpKind::kCat, {{"dim", int64_t{1}}}, nullptr,
+                                {Tensor::Zeros({0}), Iota({2, 3}), Tensor::Zeros({0})}));
+  EXPECT_EQ(out[0].shape(), (Shape{2, 3}));
+  EXPECT_THAT(out[0].values<float>(), ElementsAre(0, 1, 2, 3, 4, 5));
+}
+
+TEST(CatErrors, RanksMustMatch) {
+  EXPECT_THAT(InferOp(OpKind::kCat, {}, nullptr,
+                      {TensorValue(Tensor::Zeros({2, 3})), TensorValue(Tensor::Zeros({2, 3, 4}))}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "cat 'node': input 1 [2, 3, 4] has 3 dimensions, input 0 [2, 3] has 2"));
+}
+
+TEST(CatErrors, SizesMustMatchExceptAlongDim) {
+  EXPECT_THAT(InferOp(OpKind::kCat, {}, nullptr,
+                      {TensorValue(Tensor::Zeros({2, 3})), TensorValue(Tensor::Zeros({3, 4}))}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "cat 'node': input 1 has shape [3, 4], input 0 has [2, 3]: sizes must "
+                       "match except in dimension 0"));
+}
+
+TEST(CatErrors, DimOutOfRange) {
+  EXPECT_THAT(
+      InferOp(OpKind::kCat, {{"dim", int64_t{2}}}, nullptr, {TensorValue(Tensor::Zeros({2, 3}))}),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               "cat 'node': dim 2 is out of range [-2, 1] for input 0 [2, 3]"));
+}
+
+TEST(CatErrors, ScalarsAndTuplesAndNothing) {
+  EXPECT_THAT(InferOp(OpKind::kCat, {}, nullptr, {TensorValue(Tensor::Scalar(1.0f))}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "cat 'node': input 0 is 0-D; zero-dimensional tensors cannot be "
+                       "concatenated"));
+  EXPECT_THAT(
+      InferOp(OpKind::kCat, {}, nullptr, {}),
+      StatusIs(absl::StatusCode::kInvalidArgument, "cat 'node': expects at least 1 input, got 0"));
+  EXPECT_THAT(
+      InferOp(OpKind::kCat, {}, nullptr,
+              {TensorValue(Tensor::Zeros({2})), TupleValue({TensorValue(Tensor::Zeros({2}))})}),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               ::testing::HasSubstr("cat 'node': input 1 is a tuple")));
+}
+
+// ---------------------------------------------------------------------------------------------
+// identity, dropout
+
+TEST(Identity, ReturnsTheInputItself) {
+  Tensor x = Iota({2, 3});
+  Module m(OpKind::kIdentity, {});
+  SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> out, RunOp(OpKind::kIdentity, {}, &m, {x}));
+  EXPECT_TRUE(out[0].SharesStorageWith(x));
+  EXPECT_EQ(out[0].shape(), (Shape{2, 3}));
+}
+
+TEST(Identity, PassesTuplesThrough) {
+  const std::vector<Value> inputs = {NestedTuple(Iota({2}), Iota({3}), Iota({1}))};
+  SP_ASSERT_OK_AND_ASSIGN(ValueInfo info, InferOp(OpKind::kIdentity, {}, nullptr, inputs));
+  EXPECT_EQ(info.ToString(), "([2], ([3], [1]))");
+}
+
+TEST(Dropout, IsIdentityAtInference) {
+  Tensor x = Iota({2, 3});
+  Module m(OpKind::kDropout, {{"p", 0.5}});
+  SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> module_out,
+                          RunOp(OpKind::kDropout, m.attrs(), &m, {x}));
+  EXPECT_TRUE(module_out[0].SharesStorageWith(x));
+  SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> fn_out,
+                          RunOp(OpKind::kDropout, {{"p", 0.2}, {"training", false}}, nullptr, {x}));
+  EXPECT_TRUE(fn_out[0].SharesStorageWith(x));
+}
+
+TEST(DropoutErrors, TrainingModeIsUnimplemented) {
+  EXPECT_THAT(
+      InferOp(OpKind::kDropout, {{"training", true}}, nullptr, {TensorValue(Tensor::Zeros({2}))}),
+      StatusIs(absl::StatusCode::kUnimplemented,
+               "Dropout 'node': training-mode dropout is not supported (inference only)"));
+}
+
+TEST(DropoutErrors, ProbabilityMustBeInUnitInterval) {
+  EXPECT_THAT(InferOp(OpKind::kDropout, {{"p", 1.5}}, nullptr, {TensorValue(Tensor::Zeros({2}))}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "Dropout 'node': dropout probability has to be between 0 and 1, got 1.5"));
+}
+
+}  // namespace
+}  // namespace structprune

@@ -72,6 +72,7 @@ absl::StatusOr<std::unique_ptr<Interpreter>> Interpreter::Create(const GraphModu
     slot_of[node] = slot;
     interp->infos_.push_back(std::move(info));
     interp->buffers_.push_back(std::move(buffer));
+    interp->slot_by_name_[node->name()] = interp->names_.size();
     interp->names_.push_back(node->name());
   }
   interp->values_ = interp->buffers_;
@@ -126,10 +127,8 @@ absl::Status Interpreter::RunInto(absl::Span<const Tensor> inputs, std::vector<T
 }
 
 const ValueInfo* Interpreter::InfoOf(absl::string_view node_name) const {
-  for (size_t i = 0; i < names_.size(); ++i) {
-    if (names_[i] == node_name) return &infos_[i];
-  }
-  return nullptr;
+  auto it = slot_by_name_.find(node_name);
+  return it == slot_by_name_.end() ? nullptr : &infos_[it->second];
 }
 
 absl::StatusOr<std::vector<Tensor>> RunModel(const GraphModule& model,

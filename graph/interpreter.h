@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "graph/graph_module.h"
@@ -59,6 +60,7 @@ class Interpreter {
   std::vector<int> input_slots_;
   std::vector<int> output_slots_;
   std::vector<std::string> names_;
+  absl::flat_hash_map<std::string, size_t> slot_by_name_;
 };
 
 // Convenience: plan for the inputs' shapes and run once.

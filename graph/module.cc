@@ -113,18 +113,19 @@ absl::Status Module::RemoveParametrizations(absl::string_view tensor_name,
 }
 
 Module& Module::AddChild(const std::string& name, std::unique_ptr<Module> child) {
-  auto it = FindNamed(children_, name);
-  if (it != children_.end()) {
-    it->second = std::move(child);
-    return *it->second;
+  auto it = child_index_.find(name);
+  if (it != child_index_.end()) {
+    children_[it->second].second = std::move(child);
+    return *children_[it->second].second;
   }
+  child_index_[name] = children_.size();
   children_.emplace_back(name, std::move(child));
   return *children_.back().second;
 }
 
 Module* Module::child(absl::string_view name) const {
-  auto it = FindNamed(children_, name);
-  return it == children_.end() ? nullptr : it->second.get();
+  auto it = child_index_.find(name);
+  return it == child_index_.end() ? nullptr : children_[it->second].second.get();
 }
 
 Module* Module::FindModule(absl::string_view fqn) const {
@@ -181,7 +182,7 @@ std::unique_ptr<Module> Module::Clone() const {
   for (const auto& [name, t] : buffers_) copy->buffers_.emplace_back(name, t.Clone());
   copy->parametrizations_ = parametrizations_;
   copy->hooks_ = hooks_;
-  for (const auto& [name, child] : children_) copy->children_.emplace_back(name, child->Clone());
+  for (const auto& [name, child] : children_) copy->AddChild(name, child->Clone());
   return copy;
 }
 

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "core/tensor.h"
@@ -92,6 +93,7 @@ class Module {
       parametrizations_;
   std::vector<std::shared_ptr<const ForwardHook>> hooks_;
   std::vector<std::pair<std::string, std::unique_ptr<Module>>> children_;
+  absl::flat_hash_map<std::string, size_t> child_index_;  // name -> position in children_
 };
 
 }  // namespace structprune

@@ -75,6 +75,7 @@ absl::StatusOr<PruneReport> BaseStructuredSparsifier::Prune(PruneOptions options
   for (const Node* node : model_->graph().nodes()) {
     if (node->kind() != NodeKind::kCallModule || !configured.count(node->target())) continue;
     std::string why;
+    const size_t first_record = plan.report().layers.size();
     auto result = matcher.MatchAt(*node, &why);
     if (!result) {
       return absl::InvalidArgumentError(absl::StrCat("cannot prune '", configured[node->target()][0]->tensor_fqn,
@@ -85,9 +86,8 @@ absl::StatusOr<PruneReport> BaseStructuredSparsifier::Prune(PruneOptions options
       return absl::Status(s.code(), absl::StrCat("pruning '", node->target(), "' [", result->pattern->Describe(),
                                                  "]: ", s.message()));
     }
-    const size_t records = plan.report().layers.size();
-    for (size_t i = 0; i < records; ++i) {
-      if (plan.report().layers[i].pattern.empty()) plan.report().layers[i].pattern = result->pattern->Describe();
+    for (size_t i = first_record; i < plan.report().layers.size(); ++i) {
+      plan.report().layers[i].pattern = result->pattern->Describe();
     }
   }
   for (const ConfigGroup& g : groups_) {

@@ -119,7 +119,9 @@ Node* Graph::InsertCallFunctionAfter(Node* anchor, OpKind function, std::vector<
   n->op_ = function;
   n->args_ = std::move(args);
   n->attrs_ = std::move(attrs);
-  return Append(std::move(n), it == nodes_.end() ? it : std::next(it));
+  // An anchor outside the graph, or the output node itself, inserts before the output.
+  const bool append = it == nodes_.end() || it->get() == output_;
+  return Append(std::move(n), append ? BeforeOutput() : std::next(it));
 }
 
 void Graph::ReplaceAllUsesWith(Node* old_node, Node* new_node) {

@@ -35,7 +35,8 @@ class Graph {
   // Inserts a call_function node right after `anchor` (before `anchor`'s position + 1).
   Node* InsertCallFunctionAfter(Node* anchor, OpKind function, std::vector<Node*> args,
                                 AttrMap attrs = {});
-  // Every use of `old_node` now uses `new_node` instead.
+  // Every use of `old_node` now uses `new_node` instead (as in FX, a `new_node` that itself
+  // uses `old_node` ends up using itself: rewire its args afterwards).
   void ReplaceAllUsesWith(Node* old_node, Node* new_node);
   // Replaces argument `index` of `node`.
   void ReplaceArg(Node* node, size_t index, Node* new_arg);

@@ -106,7 +106,18 @@ absl::Status Interpreter::RunInto(absl::Span<const Tensor> inputs, std::vector<T
     Value& out = values_[step.slot];
     out = buffers_[step.slot];  // kernels may have aliased an input last time
     SP_RETURN_IF_ERROR(step.kernel->Run(args, out));
-    if (step.module != nullptr) {
+    if (step.module != nullptr && !step.module->forward_hooks().empty()) {
+      // Hooks may edit the output in place: never let that reach an input it aliases.
+      if (!out.is_tuple) {
+        for (const Value* a : args) {
+          if (!a->is_tuple && a->tensor.SharesStorageWith(out.tensor)) {
+            Tensor own = buffers_[step.slot].tensor;
+            std::copy_n(out.tensor.data<float>(), out.tensor.numel(), own.data<float>());
+            out.tensor = own;
+            break;
+          }
+        }
+      }
       for (const auto& hook : step.module->forward_hooks()) {
         SP_RETURN_IF_ERROR(hook->Run(*step.module, args, out));
       }

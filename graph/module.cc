@@ -105,8 +105,12 @@ absl::Status Module::RemoveParametrizations(absl::string_view tensor_name,
     return absl::NotFoundError(absl::StrCat("'", tensor_name, "' has no parametrization"));
   }
   if (leave_parametrized) {
+    Tensor* stored = mutable_parameter(tensor_name);
+    if (stored == nullptr) {
+      return absl::NotFoundError(absl::StrCat("'", tensor_name, "' is not a parameter"));
+    }
     SP_ASSIGN_OR_RETURN(Tensor effective, Effective(tensor_name));
-    *mutable_parameter(tensor_name) = effective;
+    *stored = effective;
   }
   parametrizations_.erase(it);
   return absl::OkStatus();

@@ -30,6 +30,11 @@ std::vector<Pattern> DefaultPatterns() {
       {{CallModule(kConv2d), AnyPool2d(), AnyActivation(), CallModule(kConv2d)}, &PruneProducerChain},
       // conv -> adaptive (avg|max) pool -> flatten -> linear: one channel = h*w columns.
       {{CallModule(kConv2d), AnyAdaptivePool2d(), AnyFlatten(), CallModule(kLinear)}, &PruneProducerChain},
+      // conv -> act -> adaptive pool -> flatten -> linear (beyond the seed: the usual CNN head).
+      {{CallModule(kConv2d), AnyActivation(), AnyAdaptivePool2d(), AnyFlatten(), CallModule(kLinear)},
+       &PruneProducerChain},
+      // conv -> (max|avg)pool -> conv (beyond the seed).
+      {{CallModule(kConv2d), AnyPool2d(), CallModule(kConv2d)}, &PruneProducerChain},
       // lstm -> getitem(0) -> linear: whole hidden units, all four gates.
       {{CallModule(kLstm), GetItem(0), CallModule(kLinear)}, &PruneLstmChain},
       // lstm -> getitem(0) -> layernorm -> linear: exact mode keeps the last layer's units.

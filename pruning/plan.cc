@@ -93,6 +93,7 @@ absl::Status PrunePlan::Commit(GraphModule& model) const {
   for (const auto& [fqn, m] : root.NamedModules()) {
     SP_RETURN_IF_ERROR(Finalize(*const_cast<Module*>(m)));
   }
+  auto slices = slices_;
   for (const auto& [fqn, delta] : bias_deltas_) {
     Module* m = root.FindModule(fqn);
     if (m == nullptr) return absl::InternalError(absl::StrCat("bias fold into unknown module '", fqn, "'"));
@@ -100,6 +101,9 @@ absl::Status PrunePlan::Commit(GraphModule& model) const {
     if (bias == nullptr) {
       m->SetParameter("bias", delta.Clone());
       m->mutable_attrs()["bias"] = true;
+      // A module that loses rows itself drops the same entries of its new bias.
+      auto rows = slices_.find(fqn + ".weight");
+      if (rows != slices_.end() && rows->second.count(0)) slices[fqn + ".bias"][0] = rows->second.at(0);
       continue;
     }
     if (bias->shape() != delta.shape()) {
@@ -109,7 +113,7 @@ absl::Status PrunePlan::Commit(GraphModule& model) const {
     for (int64_t i = 0; i < delta.numel(); ++i) bias->data<float>()[i] += delta.data<float>()[i];
   }
   std::set<Module*> touched;
-  for (const auto& [fqn, dims] : slices_) {
+  for (const auto& [fqn, dims] : slices) {
     SP_ASSIGN_OR_RETURN(auto owner, root.FindTensorOwner(fqn));
     auto [m, name] = owner;
     Tensor t = m->HasBuffer(name) ? *m->buffer(name) : *m->parameter(name);
@@ -154,6 +158,9 @@ void SyncShapeAttrs(Module& m) {
       break;
     case OpKind::kLayerNorm:
       if (w != nullptr) a["normalized_shape"] = std::vector<int64_t>(w->shape().begin(), w->shape().end());
+      break;
+    case OpKind::kPrelu:
+      if (w != nullptr) a["num_parameters"] = w->numel();
       break;
     case OpKind::kBatchNorm2d:
       a["num_features"] = (w != nullptr ? w : m.buffer("running_mean"))->size(0);

@@ -83,22 +83,31 @@ void RecordOutputUses(const Match& match, int64_t dim, const std::vector<int64_t
 }
 
 // Pushes each channel's constant through one pass-through node.
+// `per_channel` collects tensors indexed by the channel (per-channel PReLU slopes) that must
+// lose the pruned channels too.
 absl::Status Propagate(const PrunePlan& plan, const Node& node, std::vector<ChannelValue>& values,
-                       std::string& inexact_reason) {
+                       std::string& inexact_reason, std::vector<std::string>& per_channel) {
   const OpKind op = node.op();
   const AttrMap& attrs = AttrsOf(plan, node);
   if (IsActivation(op)) {
     SP_ASSIGN_OR_RETURN(ActivationParams params, ReadActivationParams(op, attrs));
     Tensor slope;
     if (op == OpKind::kPrelu) {
+      std::string slope_fqn;
       if (node.kind() == NodeKind::kCallModule) {
-        SP_ASSIGN_OR_RETURN(slope, plan.ModuleOf(node).Effective("weight"));
+        slope_fqn = node.target() + ".weight";
       } else if (node.args().size() == 2 && node.args()[1]->kind() == NodeKind::kGetAttr) {
-        SP_ASSIGN_OR_RETURN(auto owner, plan.model().root().FindTensorOwner(node.args()[1]->target()));
-        SP_ASSIGN_OR_RETURN(slope, owner.first->Effective(owner.second));
+        slope_fqn = node.args()[1]->target();
       } else {
         return absl::UnimplementedError(absl::StrCat("prelu '", node.name(), "': its weight must come from get_attr"));
       }
+      SP_ASSIGN_OR_RETURN(auto owner, plan.model().root().FindTensorOwner(slope_fqn));
+      SP_ASSIGN_OR_RETURN(slope, owner.first->Effective(owner.second));
+      if (slope.numel() != 1 && slope.numel() != static_cast<int64_t>(values.size())) {
+        return absl::InvalidArgumentError(absl::StrCat("'", node.name(), "' has ", slope.numel(), " slopes for ",
+                                                       values.size(), " channels"));
+      }
+      if (slope.numel() > 1) per_channel.push_back(slope_fqn);
     }
     for (size_t j = 0; j < values.size(); ++j) {
       float w = 0.25f;
@@ -167,9 +176,10 @@ absl::Status PruneProducerChain(const Match& match, PrunePlan& plan) {
     values[j].value = (!prune_bias && bias != nullptr) ? bias->data<float>()[j] : 0.0f;
   }
   std::string inexact_reason;
+  std::vector<std::string> per_channel;
   for (size_t i = 1; i + 1 < match.nodes.size(); ++i) {
     SP_RETURN_IF_ERROR(CheckFlatten(plan, *match.nodes[i]));
-    SP_RETURN_IF_ERROR(Propagate(plan, *match.nodes[i], values, inexact_reason));
+    SP_RETURN_IF_ERROR(Propagate(plan, *match.nodes[i], values, inexact_reason, per_channel));
   }
 
   // Consumer: how many input columns each channel owns, and whether zero padding breaks
@@ -219,6 +229,7 @@ absl::Status PruneProducerChain(const Match& match, PrunePlan& plan) {
   std::sort(keep.begin(), keep.end());
 
   SP_RETURN_IF_ERROR(plan.Slice(fqn + ".weight", 0, keep));
+  for (const std::string& tensor : per_channel) SP_RETURN_IF_ERROR(plan.Slice(tensor, 0, keep));
   if (bias != nullptr || producer.parameter("bias") != nullptr) SP_RETURN_IF_ERROR(plan.Slice(fqn + ".bias", 0, keep));
   if (last.kind() == NodeKind::kCallModule) {
     const std::string& consumer_fqn = last.target();
@@ -350,17 +361,15 @@ absl::Status PruneLstmChain(const Match& match, PrunePlan& plan) {
   }
   SP_RETURN_IF_ERROR(plan.Slice(consumer.target() + ".weight", 1, last_keep));
   RecordOutputUses(match, -1, last_keep, plan);
-  // The state (h_n, c_n) as a model output keeps the surviving units when every layer keeps the same ones.
-  bool same = true;
-  for (int64_t k = 1; k < layers; ++k) same &= keep[k] == keep[0];
+  // The state (h_n, c_n) as a model output: layer k keeps its own surviving units.
   for (const Node* user : lstm_node.users()) {
-    if (!same || !user->IsCallTo(OpKind::kGetItem)) continue;
+    if (!user->IsCallTo(OpKind::kGetItem)) continue;
     auto index = GetIntAttr(user->attrs(), "index", 0);
     if (!index.ok() || *index != 1) continue;
     const int64_t flat = FlatOutputIndex(plan.model().graph(), *user);
     if (flat < 0) continue;
-    plan.report().output_changes.push_back({flat, -1, last_keep});
-    plan.report().output_changes.push_back({flat + 1, -1, last_keep});
+    plan.report().output_changes.push_back({flat, -1, {}, keep});
+    plan.report().output_changes.push_back({flat + 1, -1, {}, keep});
   }
   return absl::OkStatus();
 }

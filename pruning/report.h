@@ -31,6 +31,9 @@ struct OutputChange {
   int64_t output_index;  // index into the flattened outputs
   int64_t dim;           // may be negative (counted from the end)
   std::vector<int64_t> keep;
+  // Instead of `keep`: slice i of dim 0 keeps keep_per_slice[i] along `dim` (an LSTM's
+  // h_n/c_n [L, B, H], whose layers may keep different units).
+  std::vector<std::vector<int64_t>> keep_per_slice;
 };
 
 struct PruneReport {

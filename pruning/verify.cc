@@ -37,7 +37,27 @@ absl::StatusOr<VerifyResult> VerifyEquivalence(const GraphModule& masked, const 
       Tensor& t = a[change.output_index];
       const int64_t dim = change.dim < 0 ? change.dim + t.dim() : change.dim;
       if (dim < 0 || dim >= t.dim()) continue;
-      SP_ASSIGN_OR_RETURN(t, SelectAlongDim(t, dim, change.keep));
+      if (change.keep_per_slice.empty()) {
+        SP_ASSIGN_OR_RETURN(t, SelectAlongDim(t, dim, change.keep));
+        continue;
+      }
+      // Slice i of dim 0 keeps its own entries; all keep the same count.
+      if (dim == 0 || static_cast<int64_t>(change.keep_per_slice.size()) != t.size(0)) continue;
+      Tensor stacked;
+      for (int64_t i = 0; i < t.size(0); ++i) {
+        SP_ASSIGN_OR_RETURN(Tensor slice, SelectAlongDim(t, 0, {i}));
+        SP_ASSIGN_OR_RETURN(slice, SelectAlongDim(slice, dim, change.keep_per_slice[i]));
+        if (!stacked.defined()) {
+          Shape shape = slice.shape();
+          shape[0] = t.size(0);
+          stacked = Tensor::Zeros(shape);
+        }
+        if (slice.numel() * t.size(0) != stacked.numel()) {
+          return absl::InvalidArgumentError(absl::StrCat("output ", change.output_index, ": slices keep different counts"));
+        }
+        std::copy_n(slice.data<float>(), slice.numel(), stacked.data<float>() + i * slice.numel());
+      }
+      t = stacked;
     }
     for (size_t i = 0; i < a.size(); ++i) {
       if (a[i].shape() != b[i].shape()) {

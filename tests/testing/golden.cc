@@ -12,7 +12,8 @@
 namespace structprune::testing {
 namespace {
 
-using nlohmann::json;
+// ordered_json keeps the fixture's key order: params come in state_dict order.
+using json = nlohmann::ordered_json;
 
 absl::StatusOr<Tensor> ReadTensor(const json& j) {
   Shape shape;

@@ -48,6 +48,17 @@ std::unique_ptr<Node> MakeNode() { return std::unique_ptr<Node>(new Node()); }
 
 }  // namespace
 
+std::unique_ptr<Node> Graph::MakeCallFunction(OpKind function, std::vector<Node*> args, AttrMap attrs) {
+  auto n = MakeNode();
+  n->kind_ = NodeKind::kCallFunction;
+  n->name_ = std::string(OpFunctionalName(function));
+  n->target_ = n->name_;
+  n->op_ = function;
+  n->args_ = std::move(args);
+  n->attrs_ = std::move(attrs);
+  return n;
+}
+
 std::list<std::unique_ptr<Node>>::iterator Graph::BeforeOutput() {
   return output_ ? std::prev(nodes_.end()) : nodes_.end();
 }
@@ -71,14 +82,7 @@ Node* Graph::AddCallModule(const std::string& target, OpKind module_kind, std::v
 }
 
 Node* Graph::AddCallFunction(OpKind function, std::vector<Node*> args, AttrMap attrs) {
-  auto n = MakeNode();
-  n->kind_ = NodeKind::kCallFunction;
-  n->name_ = std::string(OpFunctionalName(function));
-  n->target_ = n->name_;
-  n->op_ = function;
-  n->args_ = std::move(args);
-  n->attrs_ = std::move(attrs);
-  return Append(std::move(n), BeforeOutput());
+  return Append(MakeCallFunction(function, std::move(args), std::move(attrs)), BeforeOutput());
 }
 
 Node* Graph::AddGetAttr(const std::string& target) {
@@ -112,13 +116,7 @@ Node* Graph::InsertCallFunctionAfter(Node* anchor, OpKind function, std::vector<
                                      AttrMap attrs) {
   auto it = std::find_if(nodes_.begin(), nodes_.end(),
                          [&](const auto& n) { return n.get() == anchor; });
-  auto n = MakeNode();
-  n->kind_ = NodeKind::kCallFunction;
-  n->name_ = std::string(OpFunctionalName(function));
-  n->target_ = n->name_;
-  n->op_ = function;
-  n->args_ = std::move(args);
-  n->attrs_ = std::move(attrs);
+  auto n = MakeCallFunction(function, std::move(args), std::move(attrs));
   // An anchor outside the graph, or the output node itself, inserts before the output.
   const bool append = it == nodes_.end() || it->get() == output_;
   return Append(std::move(n), append ? BeforeOutput() : std::next(it));

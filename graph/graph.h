@@ -61,6 +61,7 @@ class Graph {
  private:
   Node* Append(std::unique_ptr<Node> node, std::list<std::unique_ptr<Node>>::iterator pos);
   std::string UniqueName(std::string hint);
+  static std::unique_ptr<Node> MakeCallFunction(OpKind function, std::vector<Node*> args, AttrMap attrs);
   // Where appending creators insert: before the output node when there is one.
   std::list<std::unique_ptr<Node>>::iterator BeforeOutput();
   void Link(Node* node);

@@ -17,5 +17,6 @@ function(sp_object_library name)
   target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR})
   target_link_libraries(${name} PUBLIC absl::status absl::statusor absl::strings absl::str_format
     absl::inlined_vector absl::flat_hash_map absl::span Eigen3::Eigen DNNL::dnnl)
-  target_compile_options(${name} PRIVATE -Wall -Wextra -Wno-unused-parameter)
+  target_compile_options(${name} PRIVATE -Wall -Wextra -Wno-unused-parameter
+    -Wno-restrict)  # GCC 12 false positive inside std::string (PR105651)
 endfunction()

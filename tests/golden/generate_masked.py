@@ -32,7 +32,9 @@ hidden_size).
 
 Masks: seeded by the fixture's model name (so both prune_bias variants share them); per
 configured tensor of n channels, k distinct channels with ceil(0.3 n) <= k <= floor(0.5 n)
-(clamped to 1 <= k <= n - 1).
+(clamped to 1 <= k <= n - 1). A draw is used only if the masked model stays a useful reference
+(see choose_masks: outputs not mostly zero, prune_bias observable); otherwise the next seeded
+draw is taken.
 
 Fixture format (T as in generate_golden.py)
 -------------------------------------------
@@ -180,8 +182,9 @@ def rows_of(model, fqn):
     return getattr(module, tensor_name).shape[0]
 
 
-def choose_masks(name, model):
-    rng = np.random.RandomState(zlib.crc32(("masked/" + name).encode("utf-8")))
+def draw_masks(name, model, attempt):
+    key = "masked/" + name + ("" if attempt == 0 else "#%d" % attempt)
+    rng = np.random.RandomState(zlib.crc32(key.encode("utf-8")))
     fqns = CONFIGS[name]
     masks = {}
     lstm_k = None  # one unit count for every layer of an LSTM
@@ -196,6 +199,39 @@ def choose_masks(name, model):
         pruned = set(int(i) for i in rng.choice(n, size=k, replace=False))
         masks[fqn] = [0 if i in pruned else 1 for i in range(n)]
     return masks
+
+
+def has_masked_bias(model, masks):
+    """Whether prune_bias changes the masked model: a configured Linear/Conv2d has a bias."""
+    modules = dict(model.named_modules())
+    return any(isinstance(modules[fqn.rsplit(".", 1)[0]], (nn.Linear, nn.Conv2d))
+               and modules[fqn.rsplit(".", 1)[0]].bias is not None for fqn in masks)
+
+
+MIN_NONZERO = 0.25  # of every masked output's entries
+MAX_ATTEMPTS = 100
+
+
+def choose_masks(name, base, params, x):
+    """The first seeded draw whose masked model is a useful reference: every output keeps at
+    least MIN_NONZERO of its entries nonzero for both prune_bias values (masking can kill a
+    ReLU network outright), and prune_bias visibly changes the outputs when a configured layer
+    has a bias."""
+    model = load_model(base["model"], base["args"], params)
+    for attempt in range(MAX_ATTEMPTS):
+        masks = draw_masks(name, model, attempt)
+        outs = [masked_forward(base["model"], base["args"], params, masks, pb, x)
+                for pb in (True, False)]
+        if any(float((o != 0).float().mean()) < MIN_NONZERO for out in outs for o in out):
+            continue
+        if has_masked_bias(model, masks):
+            diff = max(float((a - b).abs().max()) for a, b in zip(*outs))
+            if diff <= 100 * ATOL:
+                continue
+        if attempt:
+            print("%s: masks of draw %d (earlier draws degenerate)" % (name, attempt))
+        return masks
+    raise AssertionError(name + ": no useful masks in %d draws" % MAX_ATTEMPTS)
 
 
 def load_model(class_name, args, params):
@@ -226,7 +262,7 @@ def masked_cases():
             continue
         params = {k: tensor_of(v) for k, v in base["params"].items()}
         x = tensor_of(base["inputs"][0])
-        masks = choose_masks(name, load_model(base["model"], base["args"], params))
+        masks = choose_masks(name, base, params, x)
         unmasked = [tensor_of(t) for t in base["outputs"]]
         for prune_bias in (True, False):
             outputs = masked_forward(base["model"], base["args"], params, masks, prune_bias, x)

@@ -196,6 +196,10 @@ TEST_P(PyTorchMaskedTest, PrunedModelMatchesPyTorchMaskedModel) {
 
   SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> expected,
                           ExpectedAfterPrune(c.golden.outputs, report));
+  int narrowed = 0;  // outputs that lost channels (an LSTM's sequence output or state)
+  for (size_t i = 0; i < expected.size(); ++i) {
+    if (expected[i].shape() != c.golden.outputs[i].shape()) ++narrowed;
+  }
   float worst = 0.0f;
   for (bool reference : {false, true}) {
     SCOPED_TRACE(reference ? "reference kernels" : "fast kernels");
@@ -206,7 +210,7 @@ TEST_P(PyTorchMaskedTest, PrunedModelMatchesPyTorchMaskedModel) {
   }
   std::cout << "[ masked   ] " << c.golden.name << ": " << pruned << " channels pruned, " << kept
             << " kept for exactness, params " << report.params_before << " -> "
-            << report.params_after << ", " << report.output_changes.size()
+            << report.params_after << ", " << narrowed
             << " output(s) narrowed, max |pruned - PyTorch masked| " << worst << "\n";
 }
 

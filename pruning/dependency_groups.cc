@@ -270,6 +270,17 @@ absl::StatusOr<DependencyGraph> Analyzer::Run() {
     }
     graph.producer_rows[fqn] = std::move(map);
   }
+  for (const auto& [node, c] : channels) {
+    if (!c.known) continue;
+    DependencyGraph::NodeChannels nc{c.dim, {}};
+    for (int e : c.elements) {
+      const int root = uf_.Find(e);
+      auto it = channel_of_root.find(root);
+      nc.positions.push_back(it == channel_of_root.end() ? DependencyGraph::GroupChannel{}
+                                                         : DependencyGraph::GroupChannel{group_of_root[root], it->second});
+    }
+    graph.node_channels[node->name()] = std::move(nc);
+  }
   // Entries and blocks of every element land on its channel.
   for (int e = 0; e < uf_.size(); ++e) {
     auto it = channel_of_root.find(uf_.Find(e));

@@ -43,6 +43,17 @@ struct DependencyGraph {
     std::vector<int64_t> channel_of_row;
   };
   std::map<std::string, RowMap> producer_rows;
+  // What each node's output carries along its channel dim: per position, the group channel
+  // (group -1 for channels no producer group owns). Nodes without channel info are absent.
+  struct GroupChannel {
+    int group = -1;
+    int64_t channel = -1;
+  };
+  struct NodeChannels {
+    int64_t dim;
+    std::vector<GroupChannel> positions;
+  };
+  std::map<std::string, NodeChannels> node_channels;  // by node name
 
   // The group a producer belongs to; nullptr when it is not a producer.
   const ChannelGroup* GroupOf(const std::string& weight_fqn) const;

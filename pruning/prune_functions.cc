@@ -9,36 +9,19 @@
 #include "ops/activations.h"
 #include "pruning/config.h"
 #include "pruning/parametrization.h"
+#include "pruning/prune_util.h"
 
 namespace structprune {
 namespace {
 
-const AttrMap& AttrsOf(const PrunePlan& plan, const Node& node) {
-  return node.kind() == NodeKind::kCallModule ? plan.ModuleOf(node).attrs() : node.attrs();
-}
+using internal::AttrsOf;
+using internal::FindParametrization;
 
 // A pruned channel's value as it flows down the chain: constant per channel while `exact`.
 struct ChannelValue {
   float value = 0.0f;
   bool exact = true;
 };
-
-template <typename P>
-const P* FindParametrization(const Module& m, absl::string_view tensor_name) {
-  if (const auto* list = m.parametrizations(tensor_name)) {
-    for (const auto& p : *list) {
-      if (auto* typed = dynamic_cast<const P*>(p.get())) return typed;
-    }
-  }
-  return nullptr;
-}
-
-const BiasHook* FindBiasHook(const Module& m) {
-  for (const auto& h : m.forward_hooks()) {
-    if (auto* b = dynamic_cast<const BiasHook*>(h.get())) return b;
-  }
-  return nullptr;
-}
 
 std::vector<int64_t> Range(int64_t n) {
   std::vector<int64_t> v(n);
@@ -168,13 +151,9 @@ absl::Status PruneProducerChain(const Match& match, PrunePlan& plan) {
 
   // The constant a masked channel holds at the producer's output: its bias, or 0 when the
   // bias is pruned (or absent).
-  const BiasHook* hook = FindBiasHook(producer);
   const Tensor* bias = producer.parameter(kMovedBias);
-  const bool prune_bias = hook == nullptr || hook->prune_bias();
   std::vector<ChannelValue> values(C);
-  for (int64_t j = 0; j < C; ++j) {
-    values[j].value = (!prune_bias && bias != nullptr) ? bias->data<float>()[j] : 0.0f;
-  }
+  for (int64_t j = 0; j < C; ++j) values[j].value = internal::MaskedChannelValue(producer, j);
   std::string inexact_reason;
   std::vector<std::string> per_channel;
   for (size_t i = 1; i + 1 < match.nodes.size(); ++i) {

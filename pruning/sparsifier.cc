@@ -69,6 +69,7 @@ absl::Status BaseSparsifier::Step() {
     Tensor& live = masks_.at(fqn);
     std::memcpy(live.data<bool>(), mask.data<bool>(), live.nbytes());
   }
+  OnMasksChanged();
   return absl::OkStatus();
 }
 
@@ -89,6 +90,7 @@ absl::Status BaseSparsifier::SetMask(absl::string_view tensor_fqn, const Tensor&
                                                    ShapeToString(mask.shape())));
   }
   std::memcpy(live.data<bool>(), mask.data<bool>(), live.nbytes());
+  OnMasksChanged();
   return absl::OkStatus();
 }
 

@@ -64,6 +64,9 @@ class BaseSparsifier {
   virtual absl::Status AttachMasks() = 0;
   // Computes `group`'s new mask into `mask` (its current value on entry).
   virtual absl::Status UpdateMask(const Module& module, const ConfigGroup& group, Tensor& mask) = 0;
+  // Called after masks change (Step, SetMask, LoadStateDict): subclasses keep coupled masks
+  // consistent here.
+  virtual void OnMasksChanged() {}
   // Initial mask of a group: the `mask` option (possibly reshaped by subclasses) or all ones.
   virtual absl::StatusOr<Tensor> InitialMask(const Module& module, const ConfigGroup& group) const;
 

@@ -7,6 +7,8 @@
 
 #include <vector>
 
+#include "core/shape.h"
+
 #include "pruning/pattern.h"
 #include "pruning/plan.h"
 #include "pruning/report.h"
@@ -18,6 +20,14 @@ class BaseStructuredSparsifier : public BaseSparsifier {
  public:
   // Default options: prune_bias true. `patterns` defaults to DefaultPatterns().
   explicit BaseStructuredSparsifier(Options defaults = {}, std::vector<Pattern> patterns = DefaultPatterns());
+
+  // Enables dependency groups (SPEC section 5) for models planned with these input shapes:
+  // call before Prepare(). Then every producer coupled with a configured one (residual adds,
+  // depthwise convs, BatchNorms) is masked with it, a channel pruned in any producer of its
+  // group is pruned in all of them, and Prune() removes group channels everywhere at once.
+  // Without input shapes the seed's pattern table decides (chains only).
+  void SetInputShapes(std::vector<Shape> input_shapes) { input_shapes_ = std::move(input_shapes); }
+  bool uses_dependency_groups() const { return !input_shapes_.empty(); }
 
   // Adds a pattern row (user extension of the table).
   void AddPattern(Pattern pattern) { patterns_.push_back(std::move(pattern)); }
@@ -35,9 +45,22 @@ class BaseStructuredSparsifier : public BaseSparsifier {
  protected:
   absl::Status AttachMasks() override;
   absl::StatusOr<Tensor> InitialMask(const Module& module, const ConfigGroup& group) const override;
+  void OnMasksChanged() override;
 
  private:
+  // Group mode: couples configured producers with the rest of their dependency group.
+  absl::Status AttachGroupMasks();
+
+  // A mask that follows a dependency group: entry i is channel channel_of_index[i].
+  struct CoupledMask {
+    Tensor mask;
+    int group;
+    std::vector<int64_t> channel_of_index;
+  };
   std::vector<Pattern> patterns_;
+  std::vector<Shape> input_shapes_;
+  std::vector<CoupledMask> coupled_;        // producers first, then BatchNorms / depthwise convs
+  std::vector<int64_t> group_sizes_;        // channels per dependency group
 };
 
 }  // namespace structprune

@@ -1,0 +1,332 @@
+#include "pruning/group_prune.h"
+
+#include <cmath>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "core/status_macros.h"
+#include "ops/activations.h"
+#include "pruning/prune_util.h"
+
+namespace structprune {
+namespace {
+
+using GroupChannel = DependencyGraph::GroupChannel;
+
+// A pruned channel's value at one node output: constant per channel while `exact`.
+struct PositionValue {
+  bool pruned = false;
+  float value = 0.0f;
+  bool exact = true;
+};
+
+// Where a consumer reads a pruned channel: its constant goes into the consumer's bias.
+struct FoldSite {
+  const Node* consumer;
+  int64_t column;  // input position the consumer reads the channel at
+  GroupChannel channel;
+  float value;
+};
+
+class GroupPlanner {
+ public:
+  GroupPlanner(const DependencyGraph& dg, const std::map<std::string, Tensor>& masks, PrunePlan& plan)
+      : dg_(dg), masks_(masks), plan_(plan), pruned_(PrunedGroupChannels(dg, masks)) {
+    for (const auto& [g, channels] : pruned_) reasons_[g].assign(channels.size(), "");
+  }
+
+  absl::Status Run();
+
+ private:
+  bool IsPruned(const GroupChannel& gc) const {
+    auto it = pruned_.find(gc.group);
+    return gc.group >= 0 && it != pruned_.end() && it->second[gc.channel];
+  }
+  void MarkInexact(const GroupChannel& gc, const std::string& why) {
+    if (IsPruned(gc) && reasons_[gc.group][gc.channel].empty()) reasons_[gc.group][gc.channel] = why;
+  }
+  absl::StatusOr<std::vector<PositionValue>> Evaluate(const Node& node, const std::vector<GroupChannel>& positions);
+  absl::Status PlanEdits();
+
+  const DependencyGraph& dg_;
+  const std::map<std::string, Tensor>& masks_;
+  PrunePlan& plan_;
+  std::map<int, std::vector<bool>> pruned_;
+  std::map<int, std::vector<std::string>> reasons_;  // why a pruned channel cannot go ("" = it can)
+  std::map<std::string, std::vector<PositionValue>> values_;  // by node name
+  std::vector<FoldSite> folds_;
+  std::map<std::string, int64_t> depthwise_;  // depthwise conv module -> channel count
+};
+
+absl::StatusOr<std::vector<PositionValue>> GroupPlanner::Evaluate(const Node& node,
+                                                                  const std::vector<GroupChannel>& positions) {
+  std::vector<PositionValue> out(positions.size());
+  for (size_t k = 0; k < positions.size(); ++k) out[k].pruned = IsPruned(positions[k]);
+  const std::string where = absl::StrCat("'", node.name(), "'");
+  auto input = [&](size_t i) -> const std::vector<PositionValue>* {
+    if (i >= node.args().size()) return nullptr;
+    auto it = values_.find(node.args()[i]->name());
+    return it == values_.end() ? nullptr : &it->second;
+  };
+  auto copy_input = [&](const std::vector<PositionValue>* in) {
+    if (in == nullptr || in->size() != out.size()) {
+      for (size_t k = 0; k < out.size(); ++k) {
+        out[k].exact = false;
+        MarkInexact(positions[k], absl::StrCat(where, " is not understood channel by channel"));
+      }
+      return;
+    }
+    for (size_t k = 0; k < out.size(); ++k) {
+      out[k].value = (*in)[k].value;
+      out[k].exact = (*in)[k].exact;
+    }
+  };
+  if (node.kind() != NodeKind::kCallModule && node.kind() != NodeKind::kCallFunction) return out;
+  const Module* module = node.kind() == NodeKind::kCallModule ? &plan_.ModuleOf(node) : nullptr;
+  const OpKind op = node.op();
+  const AttrMap& attrs = internal::AttrsOf(plan_, node);
+
+  // Consumer role: a Linear / Conv2d reads the pruned channels of its input.
+  if ((op == OpKind::kLinear || op == OpKind::kConv2d) && module != nullptr) {
+    SP_ASSIGN_OR_RETURN(int64_t groups, GetIntAttr(attrs, "groups", 1));
+    const auto* in = input(0);
+    auto in_pos = dg_.node_channels.find(node.args()[0]->name());
+    const bool depthwise = op == OpKind::kConv2d && groups > 1;
+    if (in != nullptr && in_pos != dg_.node_channels.end() && !depthwise) {
+      bool padded = false;
+      if (op == OpKind::kConv2d) {
+        SP_ASSIGN_OR_RETURN(auto padding, GetPairAttr(attrs, "padding", {0, 0}));
+        padded = padding[0] > 0 || padding[1] > 0;
+      }
+      for (size_t k = 0; k < in->size(); ++k) {
+        const PositionValue& v = (*in)[k];
+        if (!v.pruned) continue;
+        const GroupChannel& gc = in_pos->second.positions[k];
+        if (!v.exact) continue;  // reason already recorded upstream
+        if (padded && v.value != 0.0f) {
+          MarkInexact(gc, absl::StrCat("a nonzero constant channel enters zero-padded '", node.target(), "'"));
+        }
+        if (v.value != 0.0f) folds_.push_back({&node, static_cast<int64_t>(k), gc, v.value});
+      }
+    }
+    // Producer role: masked rows hold their masked bias; depthwise rows follow their input.
+    const bool masked = internal::FindParametrization<FakeStructuredSparsity>(*module, "weight") != nullptr;
+    if (depthwise) depthwise_[node.target()] = static_cast<int64_t>(positions.size());
+    for (size_t k = 0; k < out.size(); ++k) {
+      if (!out[k].pruned) continue;
+      out[k].value = internal::MaskedChannelValue(*module, k);
+      if (!masked) {
+        out[k].exact = false;
+        MarkInexact(positions[k], absl::StrCat("'", node.target(), "' carries the channel but is not masked"));
+      }
+    }
+    return out;
+  }
+  const auto* in = input(0);
+  if (op == OpKind::kBatchNorm2d && module != nullptr) {
+    copy_input(in);
+    SP_ASSIGN_OR_RETURN(double eps, GetFloatAttr(attrs, "eps", 1e-5));
+    SP_ASSIGN_OR_RETURN(Tensor w, module->Effective("weight"));
+    SP_ASSIGN_OR_RETURN(Tensor b, module->Effective("bias"));
+    const Tensor* mean = module->buffer("running_mean");
+    const Tensor* var = module->buffer("running_var");
+    for (size_t k = 0; k < out.size(); ++k) {
+      if (!out[k].pruned) continue;
+      // Eval BatchNorm maps a constant channel to a constant.
+      const double scale = w.data<float>()[k] / std::sqrt(static_cast<double>(var->data<float>()[k]) + eps);
+      out[k].value = static_cast<float>((out[k].value - mean->data<float>()[k]) * scale + b.data<float>()[k]);
+    }
+    return out;
+  }
+  if (IsActivation(op)) {
+    copy_input(in);
+    SP_ASSIGN_OR_RETURN(ActivationParams params, ReadActivationParams(op, attrs));
+    Tensor slope;
+    if (op == OpKind::kPrelu) {
+      if (module != nullptr) {
+        SP_ASSIGN_OR_RETURN(slope, module->Effective("weight"));
+      } else if (node.args().size() == 2 && node.args()[1]->kind() == NodeKind::kGetAttr) {
+        SP_ASSIGN_OR_RETURN(auto owner, plan_.model().root().FindTensorOwner(node.args()[1]->target()));
+        SP_ASSIGN_OR_RETURN(slope, owner.first->Effective(owner.second));
+      }
+    }
+    for (size_t k = 0; k < out.size(); ++k) {
+      if (!out[k].pruned) continue;
+      const float w = slope.defined() ? slope.data<float>()[slope.numel() == 1 ? 0 : k] : 0.25f;
+      out[k].value = ApplyActivationScalar(op, params, out[k].value, w);
+    }
+    return out;
+  }
+  if (op == OpKind::kAvgPool2d) {
+    copy_input(in);
+    SP_ASSIGN_OR_RETURN(auto padding, GetPairAttr(attrs, "padding", {0, 0}));
+    SP_ASSIGN_OR_RETURN(bool include_pad, GetBoolAttr(attrs, "count_include_pad", true));
+    SP_ASSIGN_OR_RETURN(int64_t divisor, GetIntAttr(attrs, "divisor_override", 0));
+    SP_ASSIGN_OR_RETURN(bool ceil_mode, GetBoolAttr(attrs, "ceil_mode", false));
+    const bool varies = (include_pad && (padding[0] > 0 || padding[1] > 0 || ceil_mode)) || divisor != 0;
+    for (size_t k = 0; k < out.size(); ++k) {
+      if (out[k].pruned && varies && out[k].value != 0.0f && out[k].exact) {
+        out[k].exact = false;
+        MarkInexact(positions[k], absl::StrCat(where, " averages over zero padding (or a divisor override)"));
+      }
+    }
+    return out;
+  }
+  if (op == OpKind::kFlatten && in != nullptr && !in->empty() && out.size() % in->size() == 0) {
+    const size_t per = out.size() / in->size();
+    for (size_t k = 0; k < out.size(); ++k) {
+      out[k].value = (*in)[k / per].value;
+      out[k].exact = (*in)[k / per].exact;
+    }
+    return out;
+  }
+  if (op == OpKind::kAdd) {
+    const auto* b = input(1);
+    copy_input(in);
+    if (b == nullptr || b->size() != out.size()) return out;
+    for (size_t k = 0; k < out.size(); ++k) {
+      out[k].value += (*b)[k].value;
+      out[k].exact = out[k].exact && (*b)[k].exact;
+    }
+    return out;
+  }
+  if (op == OpKind::kCat) {
+    std::vector<PositionValue> joined;
+    for (size_t i = 0; i < node.args().size(); ++i) {
+      const auto* part = input(i);
+      if (part == nullptr) {
+        joined.clear();
+        break;
+      }
+      joined.insert(joined.end(), part->begin(), part->end());
+    }
+    copy_input(joined.empty() ? nullptr : &joined);
+    return out;
+  }
+  // Max/adaptive pools, identity, dropout: a constant channel stays that constant.
+  copy_input(in);
+  return out;
+}
+
+absl::Status GroupPlanner::Run() {
+  for (const Node* node : plan_.model().graph().nodes()) {
+    auto it = dg_.node_channels.find(node->name());
+    if (it == dg_.node_channels.end()) {
+      // No channel info (tuples, model outputs); consumers inside still need their folds.
+      continue;
+    }
+    SP_ASSIGN_OR_RETURN(values_[node->name()], Evaluate(*node, it->second.positions));
+  }
+  return PlanEdits();
+}
+
+absl::Status GroupPlanner::PlanEdits() {
+  auto removable = [&](const GroupChannel& gc) {
+    if (!IsPruned(gc) || !dg_.groups[gc.group].blocked[gc.channel].empty()) return false;
+    return plan_.options().approximate || reasons_[gc.group][gc.channel].empty();
+  };
+  // Folds into consumers' biases: delta[o] = value * sum of W[o, column (, kh, kw)].
+  std::map<std::string, Tensor> deltas;
+  for (const FoldSite& f : folds_) {
+    if (!removable(f.channel)) continue;
+    const Module& consumer = plan_.ModuleOf(*f.consumer);
+    SP_ASSIGN_OR_RETURN(Tensor w, consumer.Effective("weight"));
+    const int64_t O = w.size(0), row = w.numel() / O, per_col = row / w.size(1);
+    Tensor& delta = deltas[f.consumer->target()];
+    if (!delta.defined()) delta = Tensor::Zeros({O});
+    for (int64_t o = 0; o < O; ++o) {
+      const float* p = w.data<float>() + o * row + f.column * per_col;
+      double s = 0;
+      for (int64_t i = 0; i < per_col; ++i) s += p[i];
+      delta.data<float>()[o] += static_cast<float>(s * f.value);
+    }
+  }
+  for (const auto& [fqn, delta] : deltas) SP_RETURN_IF_ERROR(plan_.AddToBias(fqn, delta));
+  // Slices: every entry of every removed channel.
+  std::map<std::pair<std::string, int64_t>, std::set<int64_t>> removed;
+  for (const auto& [g, channels] : pruned_) {
+    for (size_t c = 0; c < channels.size(); ++c) {
+      if (!removable({g, static_cast<int64_t>(c)})) continue;
+      for (const ChannelEntry& e : dg_.groups[g].entries[c]) removed[{e.tensor_fqn, e.dim}].insert(e.index);
+    }
+  }
+  for (const auto& [key, indices] : removed) {
+    const auto& [fqn, dim] = key;
+    std::string stored = fqn;
+    auto owner = plan_.model().root().FindTensorOwner(stored);
+    if (!owner.ok() && fqn.size() > 5 && fqn.substr(fqn.size() - 5) == ".bias") {
+      stored = fqn.substr(0, fqn.size() - 4) + kMovedBias;
+      owner = plan_.model().root().FindTensorOwner(stored);
+    }
+    SP_RETURN_IF_ERROR(owner.status());
+    const Module& m = *owner->first;
+    const Tensor* t = m.parameter(owner->second) ? m.parameter(owner->second) : m.buffer(owner->second);
+    std::vector<int64_t> keep;
+    for (int64_t i = 0; i < t->size(dim); ++i) {
+      if (!indices.count(i)) keep.push_back(i);
+    }
+    SP_RETURN_IF_ERROR(plan_.Slice(fqn, dim, keep));
+    // A depthwise conv keeps groups == channels.
+    const std::string module_fqn = fqn.substr(0, fqn.rfind('.'));
+    if (depthwise_.count(module_fqn) && dim == 0 && owner->second == "weight") {
+      const int64_t n = static_cast<int64_t>(keep.size());
+      plan_.SetAttr(module_fqn, "groups", n);
+      plan_.SetAttr(module_fqn, "in_channels", n);
+      plan_.SetAttr(module_fqn, "out_channels", n);
+    }
+  }
+  // One report record per masked producer.
+  for (const auto& [fqn, mask] : masks_) {
+    auto rows = dg_.producer_rows.find(fqn);
+    if (rows == dg_.producer_rows.end()) continue;
+    const int g = rows->second.group;
+    LayerPruneRecord r;
+    r.tensor_fqn = fqn;
+    r.module_fqn = fqn.substr(0, fqn.rfind('.'));
+    r.pattern = absl::StrCat("dependency group ", g);
+    r.channels_before = mask.numel();
+    for (int64_t row = 0; row < mask.numel(); ++row) {
+      const GroupChannel gc{g, rows->second.channel_of_row[row]};
+      if (removable(gc)) {
+        r.channels_pruned.push_back(row);
+        if (!reasons_[g][gc.channel].empty()) {
+          r.channels_removed_inexactly.push_back(row);
+          r.inexact_reason = reasons_[g][gc.channel];
+        }
+      } else if (IsPruned(gc)) {
+        r.channels_kept_for_exactness.push_back(row);
+        const std::string& blocked = dg_.groups[g].blocked[gc.channel];
+        r.kept_reason = blocked.empty() ? reasons_[g][gc.channel] : blocked;
+      }
+    }
+    r.channels_after = r.channels_before - static_cast<int64_t>(r.channels_pruned.size());
+    plan_.MarkHandled(fqn);
+    plan_.report().layers.push_back(std::move(r));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::map<int, std::vector<bool>> PrunedGroupChannels(const DependencyGraph& dg,
+                                                     const std::map<std::string, Tensor>& producer_masks) {
+  std::map<int, std::vector<bool>> out;
+  for (const auto& [fqn, rows] : dg.producer_rows) {
+    auto it = producer_masks.find(fqn);
+    if (it == producer_masks.end()) continue;
+    auto& channels = out[rows.group];
+    if (channels.empty()) channels.assign(dg.groups[rows.group].size(), false);
+    for (int64_t r = 0; r < it->second.numel(); ++r) {
+      if (!it->second.data<bool>()[r]) channels[rows.channel_of_row[r]] = true;
+    }
+  }
+  return out;
+}
+
+absl::Status PlanGroupPrune(const DependencyGraph& dg, const std::map<std::string, Tensor>& producer_masks,
+                            PrunePlan& plan) {
+  GroupPlanner planner(dg, producer_masks, plan);
+  return planner.Run();
+}
+
+}  // namespace structprune

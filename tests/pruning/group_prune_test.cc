@@ -1,0 +1,87 @@
+// Pruning through dependency groups: residual blocks, BatchNorm, depthwise convs, cat.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "graph/builder.h"
+#include "ops/conv2d.h"
+#include "ops/linear.h"
+#include "pruning/pruners/saliency_pruner.h"
+#include "pruning/verify.h"
+#include "tests/testing/prune_helpers.h"
+#include "tests/testing/status_matchers.h"
+
+namespace structprune {
+namespace {
+
+using ::structprune::testing::ConfigFor;
+using ::structprune::testing::KeepMasksPruner;
+using ::structprune::testing::MaskWithout;
+using ::structprune::testing::PrunedIndices;
+using ::testing::ElementsAre;
+
+Conv2dAttrs Conv(int64_t in, int64_t out, int64_t k = 3, int64_t groups = 1) {
+  return {.in_channels = in, .out_channels = out, .kernel_size = {k, k}, .padding = {k / 2, k / 2},
+          .groups = groups};
+}
+
+// Random running statistics so BatchNorm is not the identity.
+void AddBn(GraphBuilder& b, const std::string& fqn, int64_t c) {
+  Module* m = b.AddModule(fqn, OpKind::kBatchNorm2d, {{"num_features", c}});
+  m->SetParameter("weight", b.rng().UniformTensor({c}, 0.5f, 1.5f));
+  m->SetParameter("bias", b.rng().UniformTensor({c}, -0.5f, 0.5f));
+  m->SetBuffer("running_mean", b.rng().UniformTensor({c}, -0.3f, 0.3f));
+  m->SetBuffer("running_var", b.rng().UniformTensor({c}, 0.5f, 2.0f));
+}
+
+// stem -> bn -> relu -> [conv_a -> bn_a -> relu -> conv_b -> bn_b] + identity -> relu
+//   -> pool -> flatten -> fc
+absl::StatusOr<GraphModule> ResidualNet() {
+  GraphBuilder b(3);
+  b.AddModule("stem", Conv(3, 8));
+  AddBn(b, "bn", 8);
+  b.AddModule("conv_a", Conv(8, 8));
+  AddBn(b, "bn_a", 8);
+  b.AddModule("conv_b", Conv(8, 8));
+  AddBn(b, "bn_b", 8);
+  b.AddModule("pool", OpKind::kAdaptiveAvgPool2d, {{"output_size", std::vector<int64_t>{1, 1}}});
+  b.AddModule("fc", LinearAttrs{.in_features = 8, .out_features = 3});
+  Node* x = b.Call(OpKind::kRelu, b.Call("bn", b.Call("stem", b.Input("x"))));
+  Node* y = b.Call(OpKind::kRelu, b.Call("bn_a", b.Call("conv_a", x)));
+  y = b.Call("bn_b", b.Call("conv_b", y));
+  y = b.Call(OpKind::kRelu, b.Add(y, x));
+  b.Output(b.Call("fc", b.Flatten(b.Call("pool", y), 1)));
+  return b.Build();
+}
+
+const Shape kInput = {2, 3, 6, 6};
+
+TEST(GroupPrune, ResidualChannelsGoFromEveryProducerAtOnce) {
+  for (bool prune_bias : {true, false}) {
+    SCOPED_TRACE(prune_bias ? "prune_bias" : "keep bias");
+    SP_ASSERT_OK_AND_ASSIGN(GraphModule model, ResidualNet());
+    KeepMasksPruner pruner({{kPruneBias, prune_bias}});
+    pruner.SetInputShapes({kInput});
+    SP_ASSERT_OK(pruner.Prepare(model, ConfigFor({"stem.weight", "conv_a.weight"})));
+    // conv_b joined the residual group on its own.
+    SP_ASSERT_OK_AND_ASSIGN(Tensor conv_b_mask, pruner.GetMask("conv_b.weight"));
+    SP_ASSERT_OK(pruner.SetMask("stem.weight", MaskWithout(8, {1, 4})));
+    SP_ASSERT_OK(pruner.SetMask("conv_a.weight", MaskWithout(8, {0, 2, 7})));
+    EXPECT_THAT(PrunedIndices(conv_b_mask), ElementsAre(1, 4));
+    GraphModule masked = model.Clone();
+    SP_ASSERT_OK_AND_ASSIGN(PruneReport report, pruner.Prune());
+    const Module& root = model.root();
+    if (prune_bias) {
+      EXPECT_EQ(root.FindModule("stem")->parameter("weight")->shape(), Shape({6, 3, 3, 3}));
+      EXPECT_EQ(root.FindModule("bn")->buffer("running_mean")->shape(), Shape({6}));
+      EXPECT_EQ(root.FindModule("conv_a")->parameter("weight")->shape(), Shape({5, 6, 3, 3}));
+      EXPECT_EQ(root.FindModule("conv_b")->parameter("weight")->shape(), Shape({6, 5, 3, 3}));
+      EXPECT_EQ(root.FindModule("fc")->parameter("weight")->shape(), Shape({3, 6}));
+    }
+    SP_ASSERT_OK_AND_ASSIGN(VerifyResult v, VerifyEquivalence(masked, model, {kInput}, report));
+    EXPECT_TRUE(v.equivalent) << v.ToString() << "\n" << report.ToString();
+    EXPECT_LT(model.NumParameters(), masked.NumParameters());
+  }
+}
+
+}  // namespace
+}  // namespace structprune

@@ -36,7 +36,7 @@ class BaseSparsifier {
 
   // Calls UpdateMask for every group when mask update is enabled (the default). All masks
   // change or none does.
-  absl::Status Step();
+  virtual absl::Status Step();
   void EnableMaskUpdate(bool enabled) { enable_mask_update_ = enabled; }
 
   // The seed's make_config_from_model: one group per supported tensor in module order.

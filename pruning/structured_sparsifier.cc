@@ -1,5 +1,9 @@
 #include "pruning/structured_sparsifier.h"
 
+#include <algorithm>
+#include <cstring>
+#include <tuple>
+
 #include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
 #include "pruning/dependency_groups.h"
@@ -61,10 +65,19 @@ absl::Status BaseStructuredSparsifier::AttachGroupMasks() {
     }
   }
   group_sizes_.clear();
-  for (const ChannelGroup& g : dg.groups) group_sizes_.push_back(g.size());
+  group_blocked_.clear();
+  for (const ChannelGroup& g : dg.groups) {
+    group_sizes_.push_back(g.size());
+    std::vector<bool> blocked;
+    for (const std::string& why : g.blocked) blocked.push_back(!why.empty());
+    group_blocked_.push_back(std::move(blocked));
+  }
   coupled_.clear();
+  producer_channels_.clear();
   for (const auto& [fqn, rows] : dg.producer_rows) {
-    if (configured.count(rows.group)) coupled_.push_back({masks_.at(fqn), rows.group, rows.channel_of_row});
+    if (!configured.count(rows.group)) continue;
+    coupled_.push_back({masks_.at(fqn), rows.group, rows.channel_of_row, true});
+    producer_channels_[fqn] = {rows.group, rows.channel_of_row};
   }
   // BatchNorms and depthwise convs carrying a configured group's channels are masked with it.
   for (const Node* node : model_->graph().nodes()) {
@@ -76,7 +89,7 @@ absl::Status BaseStructuredSparsifier::AttachGroupMasks() {
     if (nc == dg.node_channels.end() || nc->second.positions.empty()) continue;
     const int group = nc->second.positions[0].group;
     if (!configured.count(group)) continue;
-    CoupledMask coupled{Tensor::Zeros({static_cast<int64_t>(nc->second.positions.size())}, DType::kBool), group, {}};
+    CoupledMask coupled{Tensor::Zeros({static_cast<int64_t>(nc->second.positions.size())}, DType::kBool), group, {}, false};
     for (const auto& p : nc->second.positions) {
       if (p.group != group) return absl::InternalError(absl::StrCat("'", node->target(), "' mixes dependency groups"));
       coupled.channel_of_index.push_back(p.channel);
@@ -110,6 +123,7 @@ void BaseStructuredSparsifier::OnMasksChanged() {
   std::vector<std::vector<bool>> pruned(group_sizes_.size());
   for (size_t g = 0; g < group_sizes_.size(); ++g) pruned[g].assign(group_sizes_[g], false);
   for (const CoupledMask& c : coupled_) {
+    if (!c.producer) continue;  // BatchNorm / depthwise masks only follow
     for (size_t i = 0; i < c.channel_of_index.size(); ++i) {
       if (!c.mask.data<bool>()[i]) pruned[c.group][c.channel_of_index[i]] = true;
     }
@@ -209,6 +223,117 @@ absl::Status BaseStructuredSparsifier::SquashMask() {
   if (model_ == nullptr) return absl::FailedPreconditionError("SquashMask() before Prepare()");
   PrunePlan plan(*model_, {});
   return plan.Commit(*model_);  // no edits: only masks baked, biases restored, hooks removed
+}
+
+absl::Status BaseStructuredSparsifier::Step() {
+  if (!uses_dependency_groups() || producer_channels_.empty()) return BaseSparsifier::Step();
+  if (model_ == nullptr) return absl::FailedPreconditionError("Step() before Prepare()");
+  // Importance per group channel, summed over producers (each normalized by its mean row score).
+  struct GroupState {
+    std::vector<double> importance;
+    const ConfigGroup* config = nullptr;  // first configured producer: options
+  };
+  std::map<int, GroupState> groups;
+  std::map<std::string, Tensor> per_tensor;  // tensors scored by UpdateMask instead
+  for (const ConfigGroup& g : groups_) {
+    const Module& m = *model_->root().FindModule(g.module_fqn);
+    auto pc = producer_channels_.find(g.tensor_fqn);
+    absl::StatusOr<std::vector<double>> scores =
+        pc == producer_channels_.end() ? absl::UnimplementedError("") : ChannelScores(m, g);
+    if (!scores.ok()) {
+      if (scores.status().code() != absl::StatusCode::kUnimplemented) return scores.status();
+      Tensor mask = masks_.at(g.tensor_fqn).Clone();
+      SP_RETURN_IF_ERROR(UpdateMask(m, g, mask));
+      per_tensor[g.tensor_fqn] = mask;
+      continue;
+    }
+    const auto& [group, channel_of_row] = pc->second;
+    GroupState& state = groups[group];
+    if (state.importance.empty()) state.importance.assign(group_sizes_[group], 0.0);
+    if (state.config == nullptr) state.config = &g;
+    double mean = 0;
+    for (double v : *scores) mean += v;
+    mean = scores->empty() ? 1.0 : mean / scores->size();
+    for (size_t r = 0; r < scores->size(); ++r) {
+      state.importance[channel_of_row[r]] += mean > 0 ? (*scores)[r] / mean : 0.0;
+    }
+  }
+  // Choose pruned channels: per group, or one threshold across groups.
+  SP_ASSIGN_OR_RETURN(bool global, [&]() -> absl::StatusOr<bool> {
+    auto it = defaults().find("global_pruning");
+    if (it == defaults().end()) return false;
+    if (const bool* b = std::get_if<bool>(&it->second)) return *b;
+    return absl::InvalidArgumentError("option 'global_pruning' must be a bool");
+  }());
+  std::map<int, std::vector<bool>> pruned;
+  std::vector<std::tuple<double, int, int64_t>> candidates;  // (importance, group, channel)
+  double global_level = 0;
+  int64_t global_prunable = 0;
+  for (auto& [group, state] : groups) {
+    SP_ASSIGN_OR_RETURN(double level, state.config->GetNumber(kSparsityLevel, -1.0));
+    if (level < 0) {
+      return absl::InvalidArgumentError(absl::StrCat("'", state.config->tensor_fqn, "': no sparsity_level configured"));
+    }
+    std::vector<int64_t> order;
+    for (int64_t c = 0; c < group_sizes_[group]; ++c) {
+      if (!group_blocked_[group][c]) order.push_back(c);
+    }
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int64_t a, int64_t b) { return state.importance[a] < state.importance[b]; });
+    pruned[group].assign(group_sizes_[group], false);
+    if (global) {
+      for (int64_t c : order) candidates.emplace_back(state.importance[c] , group, c);
+      global_level = level;
+      global_prunable += static_cast<int64_t>(order.size());
+      continue;
+    }
+    const int64_t count = static_cast<int64_t>(static_cast<double>(order.size()) * level);
+    for (int64_t i = 0; i < count; ++i) pruned[group][order[i]] = true;
+  }
+  if (global) {
+    SP_ASSIGN_OR_RETURN(double cap, [&]() -> absl::StatusOr<double> {
+      auto it = defaults().find("max_group_sparsity");
+      if (it == defaults().end()) return 0.9;
+      if (const double* d = std::get_if<double>(&it->second)) return *d;
+      return absl::InvalidArgumentError("option 'max_group_sparsity' must be a number");
+    }());
+    std::stable_sort(candidates.begin(), candidates.end());
+    int64_t budget = static_cast<int64_t>(static_cast<double>(global_prunable) * global_level);
+    std::map<int, int64_t> taken;
+    for (const auto& [importance, group, channel] : candidates) {
+      if (budget == 0) break;
+      if (taken[group] + 1 > static_cast<int64_t>(cap * static_cast<double>(group_sizes_[group]))) continue;
+      pruned[group][channel] = true;
+      ++taken[group];
+      --budget;
+    }
+  }
+  // round_to: the channels left stay a multiple of N (the most important pruned ones return).
+  for (auto& [group, state] : groups) {
+    SP_ASSIGN_OR_RETURN(double round_to, state.config->GetNumber("round_to", 1.0));
+    const int64_t n = static_cast<int64_t>(round_to);
+    if (n <= 1) continue;
+    std::vector<bool>& p = pruned[group];
+    int64_t left = std::count(p.begin(), p.end(), false);
+    const int64_t target = std::min<int64_t>(group_sizes_[group], (left + n - 1) / n * n);
+    std::vector<int64_t> back;
+    for (int64_t c = 0; c < group_sizes_[group]; ++c) {
+      if (p[c]) back.push_back(c);
+    }
+    std::stable_sort(back.begin(), back.end(),
+                     [&](int64_t a, int64_t b) { return state.importance[a] > state.importance[b]; });
+    for (size_t i = 0; left < target && i < back.size(); ++i, ++left) p[back[i]] = false;
+  }
+  // Commit: every mask at once.
+  for (auto& [fqn, mask] : per_tensor) std::memcpy(masks_.at(fqn).data<bool>(), mask.data<bool>(), mask.nbytes());
+  for (const auto& [fqn, pc] : producer_channels_) {
+    auto it = pruned.find(pc.first);
+    if (it == pruned.end()) continue;
+    Tensor& mask = masks_.at(fqn);
+    for (size_t r = 0; r < pc.second.size(); ++r) mask.data<bool>()[r] = !it->second[pc.second[r]];
+  }
+  OnMasksChanged();
+  return absl::OkStatus();
 }
 
 }  // namespace structprune

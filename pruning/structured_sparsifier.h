@@ -42,7 +42,23 @@ class BaseStructuredSparsifier : public BaseSparsifier {
   // Bakes masks into weights and restores biases as the masked model used them.
   absl::Status SquashMask() override;
 
+  // In dependency-group mode with a pruner that scores channels (ChannelScores), each group
+  // is pruned as a whole: a channel's importance is the sum over the group's producers of
+  // its row score divided by that producer's mean row score, and the lowest
+  // int(prunable channels * sparsity_level) go. Options read from the first configured
+  // producer of a group: `round_to` (int >= 1: channels left stay a multiple of it) and,
+  // from the defaults, `global_pruning` (bool: one importance threshold across all groups,
+  // no group losing more than `max_group_sparsity`, default 0.9). Otherwise as the base.
+  absl::Status Step() override;
+
  protected:
+  // Importance of each row (hidden unit for LSTM weights) of a configured tensor, higher =
+  // keep. Unimplemented by default: then Step() uses UpdateMask per tensor.
+  virtual absl::StatusOr<std::vector<double>> ChannelScores(const Module& module,
+                                                           const ConfigGroup& group) const {
+    return absl::UnimplementedError("no channel scores");
+  }
+
   absl::Status AttachMasks() override;
   absl::StatusOr<Tensor> InitialMask(const Module& module, const ConfigGroup& group) const override;
   void OnMasksChanged() override;
@@ -56,11 +72,15 @@ class BaseStructuredSparsifier : public BaseSparsifier {
     Tensor mask;
     int group;
     std::vector<int64_t> channel_of_index;
+    bool producer;  // a producer's own mask (others follow the producers)
   };
   std::vector<Pattern> patterns_;
   std::vector<Shape> input_shapes_;
   std::vector<CoupledMask> coupled_;        // producers first, then BatchNorms / depthwise convs
   std::vector<int64_t> group_sizes_;        // channels per dependency group
+  std::vector<std::vector<bool>> group_blocked_;  // per group channel: may not be removed
+  // Configured producer weight FQN -> (group, group channel of each row).
+  std::map<std::string, std::pair<int, std::vector<int64_t>>> producer_channels_;
 };
 
 }  // namespace structprune

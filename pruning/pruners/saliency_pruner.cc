@@ -66,6 +66,17 @@ absl::Status CheckMaskLength(const ConfigGroup& group, const Tensor& mask, int64
 
 }  // namespace internal
 
+absl::StatusOr<std::vector<double>> SaliencyPruner::ChannelScores(const Module& module,
+                                                                 const ConfigGroup& group) const {
+  SP_ASSIGN_OR_RETURN(Tensor weights, module.Effective(group.tensor_name));
+  if (weights.dim() < 2) {
+    return absl::InvalidArgumentError(absl::StrCat("'", group.tensor_fqn, "': needs a weight of rank 2 or more"));
+  }
+  std::vector<double> scores = internal::RowL1Norms(weights);
+  if (module.kind() == OpKind::kLstm && LstmLayerOfWeight(group.tensor_name)) scores = internal::SumOverGates(scores);
+  return scores;
+}
+
 absl::Status SaliencyPruner::UpdateMask(const Module& module, const ConfigGroup& group,
                                         Tensor& mask) {
   SP_ASSIGN_OR_RETURN(double sparsity_level, internal::RequiredSparsityLevel(group));

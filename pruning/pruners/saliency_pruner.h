@@ -26,6 +26,9 @@ class SaliencyPruner : public BaseStructuredSparsifier {
   // sparsity_level) lowest (ties: lower index first) and leaves every other entry as it was.
   // InvalidArgument naming the tensor for a weight of rank < 2 or a missing sparsity_level.
   absl::Status UpdateMask(const Module& module, const ConfigGroup& group, Tensor& mask) override;
+  // The same row (or unit) L1 norms, for group-wide scoring in dependency-group mode.
+  absl::StatusOr<std::vector<double>> ChannelScores(const Module& module,
+                                                   const ConfigGroup& group) const override;
 };
 
 namespace internal {

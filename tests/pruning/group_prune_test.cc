@@ -2,6 +2,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "core/status_macros.h"
 #include "graph/builder.h"
 #include "ops/conv2d.h"
 #include "ops/linear.h"
@@ -81,6 +82,53 @@ TEST(GroupPrune, ResidualChannelsGoFromEveryProducerAtOnce) {
     EXPECT_TRUE(v.equivalent) << v.ToString() << "\n" << report.ToString();
     EXPECT_LT(model.NumParameters(), masked.NumParameters());
   }
+}
+
+int64_t Rows(const GraphModule& m, const std::string& fqn) {
+  return m.root().FindModule(fqn)->parameter("weight")->size(0);
+}
+
+// Runs SaliencyPruner in group mode over every conv and the classifier, then checks equivalence.
+absl::StatusOr<PruneReport> SaliencyPrune(GraphModule& model, Options defaults) {
+  SaliencyPruner pruner(std::move(defaults));
+  pruner.SetInputShapes({kInput});
+  SP_RETURN_IF_ERROR(pruner.Prepare(model, ConfigFor({"stem.weight", "conv_a.weight", "fc.weight"})));
+  SP_RETURN_IF_ERROR(pruner.Step());
+  GraphModule masked = model.Clone();
+  SP_ASSIGN_OR_RETURN(PruneReport report, pruner.Prune());
+  SP_ASSIGN_OR_RETURN(VerifyResult v, VerifyEquivalence(masked, model, {kInput}, report));
+  if (!v.equivalent) return absl::InternalError(v.ToString());
+  return report;
+}
+
+TEST(GroupSaliency, PrunesEachGroupAsAWholeAndNeverTheOutputLayer) {
+  SP_ASSERT_OK_AND_ASSIGN(GraphModule model, ResidualNet());
+  SP_ASSERT_OK_AND_ASSIGN(PruneReport report, SaliencyPrune(model, {{kSparsityLevel, 0.5}}));
+  // Residual group (stem + conv_b, 8 channels) and conv_a's group lose int(8 * 0.5) = 4 each.
+  EXPECT_EQ(Rows(model, "stem"), 4);
+  EXPECT_EQ(Rows(model, "conv_b"), 4);
+  EXPECT_EQ(Rows(model, "conv_a"), 4);
+  // fc feeds the model output: configured, but its channels are blocked.
+  EXPECT_EQ(Rows(model, "fc"), 3);
+}
+
+TEST(GroupSaliency, RoundToKeepsAMultipleOfN) {
+  SP_ASSERT_OK_AND_ASSIGN(GraphModule model, ResidualNet());
+  // 8 channels, 50%: 4 would stay; round_to 3 brings back the 2 most important -> 6.
+  SP_ASSERT_OK(SaliencyPrune(model, {{kSparsityLevel, 0.5}, {"round_to", 3.0}}).status());
+  EXPECT_EQ(Rows(model, "stem"), 6);
+  EXPECT_EQ(Rows(model, "conv_a"), 6);
+}
+
+TEST(GroupSaliency, GlobalPruningUsesOneThresholdWithAPerGroupCap) {
+  SP_ASSERT_OK_AND_ASSIGN(GraphModule model, ResidualNet());
+  // 16 prunable channels, 50% -> 8 go where importance is lowest. Importance sums each
+  // producer's normalized row scores, so the two-producer residual group scores about twice
+  // conv_a's group: conv_a loses the most its cap allows (int(0.9 * 8) = 7), the residual
+  // group the remaining 1.
+  SP_ASSERT_OK(SaliencyPrune(model, {{kSparsityLevel, 0.5}, {"global_pruning", true}}).status());
+  EXPECT_EQ(Rows(model, "conv_a"), 1);
+  EXPECT_EQ(Rows(model, "stem"), 7);
 }
 
 }  // namespace

@@ -221,10 +221,21 @@ absl::Status GroupPlanner::Run() {
 }
 
 absl::Status GroupPlanner::PlanEdits() {
+  std::set<std::pair<int, int64_t>> forced_keep;
   auto removable = [&](const GroupChannel& gc) {
     if (!IsPruned(gc) || !dg_.groups[gc.group].blocked[gc.channel].empty()) return false;
+    if (forced_keep.count({gc.group, gc.channel})) return false;
     return plan_.options().approximate || reasons_[gc.group][gc.channel].empty();
   };
+  // A group never loses every channel: a layer of width 0 cannot run. Its first channel stays.
+  for (auto& [g, channels] : pruned_) {
+    bool any_left = false;
+    for (size_t c = 0; c < channels.size() && !any_left; ++c) any_left = !removable({g, static_cast<int64_t>(c)});
+    if (!any_left && !channels.empty()) {
+      forced_keep.insert({g, 0});
+      reasons_[g][0] = "pruning every channel would leave the layer empty";
+    }
+  }
   // Folds into consumers' biases: delta[o] = value * sum of W[o, column (, kh, kw)].
   std::map<std::string, Tensor> deltas;
   for (const FoldSite& f : folds_) {

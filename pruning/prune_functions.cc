@@ -205,6 +205,14 @@ absl::Status PruneProducerChain(const Match& match, PrunePlan& plan) {
     if (!exact) removed_inexact.push_back(j);
     pruned.push_back(j);
   }
+  if (keep.empty() && C > 0) {
+    // A layer of width 0 cannot run: the first channel stays.
+    keep.push_back(0);
+    kept_exact.insert(kept_exact.begin(), 0);
+    pruned.erase(std::find(pruned.begin(), pruned.end(), 0));
+    if (!removed_inexact.empty() && removed_inexact.front() == 0) removed_inexact.erase(removed_inexact.begin());
+    inexact_reason = "pruning every channel would leave the layer empty";
+  }
   std::sort(keep.begin(), keep.end());
 
   SP_RETURN_IF_ERROR(plan.Slice(fqn + ".weight", 0, keep));

@@ -44,6 +44,18 @@ absl::StatusOr<Tensor> BaseStructuredSparsifier::InitialMask(const Module& modul
 
 absl::Status BaseStructuredSparsifier::AttachGroupMasks() {
   SP_ASSIGN_OR_RETURN(DependencyGraph dg, BuildDependencyGraph(*model_, input_shapes_));
+  // A configured depthwise conv is no producer: it follows its input's group.
+  std::vector<ConfigGroup> kept;
+  for (ConfigGroup& g : groups_) {
+    const Module& m = *model_->root().FindModule(g.module_fqn);
+    if (m.kind() == OpKind::kConv2d && !dg.producer_rows.count(g.tensor_fqn) &&
+        GetIntAttr(m.attrs(), "groups", 1).value_or(1) > 1) {
+      masks_.erase(g.tensor_fqn);
+      continue;
+    }
+    kept.push_back(std::move(g));
+  }
+  groups_ = std::move(kept);
   // Groups that hold a configured producer, with that producer's options.
   std::map<int, Options> configured;
   for (const ConfigGroup& g : groups_) {

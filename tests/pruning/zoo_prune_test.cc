@@ -1,7 +1,9 @@
 // Dependency-group pruning of real network shapes (SPEC section 5): ResNet-18, a ResNet
 // Bottleneck, MobileNetV2, VGG-11-BN (torchvision's FQNs, narrow widths), an Inception-style
-// block and a fan-out net. Every network is pruned end to end, L1 saliency at 30 % and 50 %
-// and random masks, and the pruned model must compute what the masked model did.
+// block and a fan-out net. Every network is pruned end to end (L1 saliency at 30 % and 50 %,
+// random masks, round_to, global pruning, the default config) and the pruned model must
+// compute what the masked model did. Each run prints one "[zoo]" line: params and FLOPs
+// before -> after and the channels kept for exactness.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -60,7 +62,7 @@ bool IsDepthwise(const Module& m) {
 
 // Every Conv2d / Linear weight except the final classifier's, in module order. Depthwise
 // convs are left out: their output channels are their input's, so they are no producer and
-// follow their dependency group (configuring one is ZooConfig.DepthwiseConvWeight's case).
+// follow their dependency group (configuring one: ZooNetwork.DefaultConfigPrunesEndToEnd).
 SparsityConfig ProducerConfig(const GraphModule& model, const std::string& classifier) {
   std::vector<std::string> fqns;
   for (const auto& [fqn, m] : model.root().NamedModules()) {
@@ -107,6 +109,20 @@ void ExpectPrunedEqualsMasked(const Network& net, const GraphModule& original, c
   PrintSummary(what, *before, *after, report);
 }
 
+// With prune_bias every masked channel reads 0 after its BatchNorm, so all of them go. Without
+// it a masked channel is BN's constant there, which can only stay where it meets a
+// zero-padded conv (a 1x1 conv, a Linear or a masked depthwise conv takes it exactly).
+void ExpectKeptOnlyForPadding(const PruneReport& report, bool prune_bias) {
+  if (prune_bias) {
+    EXPECT_EQ(CountKeptForExactness(report), 0) << report.ToString();
+    return;
+  }
+  for (const LayerPruneRecord& r : report.layers) {
+    if (r.channels_kept_for_exactness.empty()) continue;
+    EXPECT_THAT(r.kept_reason, ::testing::HasSubstr("a nonzero constant channel enters zero-padded")) << r.module_fqn;
+  }
+}
+
 // ---------------------------------------------------------------------------------------
 // L1 saliency at 30 % / 50 %, prune_bias on and off.
 
@@ -120,6 +136,7 @@ std::string SaliencyCaseName(const ::testing::TestParamInfo<SaliencyCase>& info)
   return absl::StrCat(info.param.net->name, "_", static_cast<int>(info.param.level * 100), "pct_",
                       info.param.prune_bias ? "PruneBias" : "KeepBias");
 }
+void PrintTo(const SaliencyCase& c, std::ostream* os) { *os << SaliencyCaseName({c, 0}); }
 
 std::vector<SaliencyCase> SaliencyCases() {
   std::vector<SaliencyCase> out;
@@ -144,8 +161,14 @@ TEST_P(ZooSaliencyPrune, PrunedEqualsMaskedAndShrinks) {
   GraphModule masked = model.Clone();
   SP_ASSERT_OK_AND_ASSIGN(PruneReport report, pruner.Prune());
   ExpectPrunedEqualsMasked(*c.net, original, masked, model, report, SaliencyCaseName({c, 0}));
-  // Every producer kept at least one channel (a group pruned to nothing would cut the net).
+  ExpectKeptOnlyForPadding(report, c.prune_bias);
+  // Group-aware scoring: every group (all channels prunable here) loses exactly
+  // int(channels * level), counting those kept for exactness, in each of its producers; none
+  // is emptied by the union of its producers' choices.
   for (const LayerPruneRecord& r : report.layers) {
+    const int64_t masked = static_cast<int64_t>(r.channels_pruned.size() + r.channels_kept_for_exactness.size());
+    EXPECT_EQ(masked, static_cast<int64_t>(static_cast<double>(r.channels_before) * c.level))
+        << r.module_fqn << "\n" << report.ToString();
     EXPECT_GT(r.channels_after, 0) << r.module_fqn << "\n" << report.ToString();
   }
 }
@@ -168,6 +191,7 @@ std::string RandomCaseName(const ::testing::TestParamInfo<RandomCase>& info) {
   return absl::StrCat(info.param.net->name, "_seed", info.param.seed, "_",
                       info.param.prune_bias ? "PruneBias" : "KeepBias");
 }
+void PrintTo(const RandomCase& c, std::ostream* os) { *os << RandomCaseName({c, 0}); }
 
 std::vector<RandomCase> RandomCases() {
   std::vector<RandomCase> out;
@@ -231,6 +255,7 @@ TEST_P(ZooRandomMasks, GroupMasksAgreeAndPrunedEqualsMasked) {
   GraphModule masked = model.Clone();
   SP_ASSERT_OK_AND_ASSIGN(PruneReport report, pruner.Prune());
   ExpectPrunedEqualsMasked(*c.net, original, masked, model, report, RandomCaseName({c, 0}));
+  ExpectKeptOnlyForPadding(report, c.prune_bias);
   // Each producer lost (or kept for exactness) exactly its group's pruned channels.
   for (const LayerPruneRecord& r : report.layers) {
     std::set<int64_t> got(r.channels_pruned.begin(), r.channels_pruned.end());
@@ -242,35 +267,113 @@ TEST_P(ZooRandomMasks, GroupMasksAgreeAndPrunedEqualsMasked) {
 
 INSTANTIATE_TEST_SUITE_P(, ZooRandomMasks, ::testing::ValuesIn(RandomCases()), RandomCaseName);
 
-}  // namespace
-}  // namespace structprune
+// ---------------------------------------------------------------------------------------
+// round_to and global pruning on the residual / depthwise / flatten networks.
 
-namespace structprune {
-namespace {
-TEST(ZooScratch, DepthwiseConfigured) {
-  SP_ASSERT_OK_AND_ASSIGN(GraphModule model, testing::MobileNetV2(4, 10));
+class ZooNetwork : public ::testing::TestWithParam<const Network*> {};
+
+std::string NetworkName(const ::testing::TestParamInfo<const Network*>& info) { return info.param->name; }
+void PrintTo(const Network* net, std::ostream* os) { *os << net->name; }
+
+std::vector<const Network*> AllNetworks() {
+  std::vector<const Network*> out;
+  for (const Network& net : Networks()) out.push_back(&net);
+  return out;
+}
+
+// round_to 4 at 50 %: every producer keeps a multiple of 4 channels (or all of them).
+TEST_P(ZooNetwork, RoundToKeepsMultiplesOfFour) {
+  const Network& net = *GetParam();
+  SP_ASSERT_OK_AND_ASSIGN(GraphModule model, net.build());
   const GraphModule original = model.Clone();
-  std::vector<std::string> fqns;
-  for (const auto& [fqn, m] : model.root().NamedModules()) {
-    if ((m->kind() == OpKind::kConv2d || m->kind() == OpKind::kLinear) && fqn != "classifier.1") fqns.push_back(fqn + ".weight");
-  }
-  for (bool pb : {true, false}) {
-  SP_ASSERT_OK_AND_ASSIGN(GraphModule model, testing::MobileNetV2(4, 10));
-  SaliencyPruner pruner({{kSparsityLevel, 0.5}, {kPruneBias, pb}});
-  pruner.SetInputShapes({{1, 3, 32, 32}});
-  absl::Status s = pruner.Prepare(model, ConfigFor(fqns));
-  std::cout << "prepare: " << s << "\n";
-  if (!s.ok()) return;
-  s = pruner.Step();
-  std::cout << "step: " << s << "\n";
+  SaliencyPruner pruner({{kSparsityLevel, 0.5}, {"round_to", 4.0}});
+  pruner.SetInputShapes({net.input});
+  SP_ASSERT_OK(pruner.Prepare(model, ProducerConfig(model, net.classifier)));
+  SP_ASSERT_OK(pruner.Step());
   GraphModule masked = model.Clone();
-  auto r = pruner.Prune();
-  std::cout << "prune: " << r.status() << "\n";
-  if (!r.ok()) continue;
-  std::cout << r->ToString();
-  auto v = VerifyEquivalence(masked, model, {{1, 3, 32, 32}}, *r);
-  std::cout << "verify: " << (v.ok() ? v->ToString() : v.status().ToString()) << "\n";
+  SP_ASSERT_OK_AND_ASSIGN(PruneReport report, pruner.Prune());
+  ExpectPrunedEqualsMasked(net, original, masked, model, report, net.name + "_RoundTo4");
+  for (const LayerPruneRecord& r : report.layers) {
+    EXPECT_TRUE(r.channels_kept_for_exactness.empty()) << r.module_fqn;  // prune_bias: all exact
+    EXPECT_TRUE(r.channels_after % 4 == 0 || r.channels_after == r.channels_before)
+        << r.module_fqn << ": " << r.channels_before << " -> " << r.channels_after;
+    EXPECT_GT(r.channels_after, 0) << r.module_fqn;
   }
 }
+
+// Global pruning at 50 %: one threshold across groups, no group beyond the 0.9 default cap.
+TEST_P(ZooNetwork, GlobalPruningRespectsGroupCap) {
+  const Network& net = *GetParam();
+  SP_ASSERT_OK_AND_ASSIGN(GraphModule model, net.build());
+  const GraphModule original = model.Clone();
+  SaliencyPruner pruner({{kSparsityLevel, 0.5}, {"global_pruning", true}});
+  pruner.SetInputShapes({net.input});
+  SP_ASSERT_OK(pruner.Prepare(model, ProducerConfig(model, net.classifier)));
+  SP_ASSERT_OK(pruner.Step());
+  GraphModule masked = model.Clone();
+  SP_ASSERT_OK_AND_ASSIGN(PruneReport report, pruner.Prune());
+  ExpectPrunedEqualsMasked(net, original, masked, model, report, net.name + "_Global50");
+  int64_t before = 0, masked_total = 0;
+  std::set<std::string> seen_groups;
+  for (const LayerPruneRecord& r : report.layers) {
+    const int64_t pruned = static_cast<int64_t>(r.channels_pruned.size() + r.channels_kept_for_exactness.size());
+    EXPECT_LE(pruned, static_cast<int64_t>(0.9 * static_cast<double>(r.channels_before))) << r.module_fqn;
+    EXPECT_GT(r.channels_after, 0) << r.module_fqn;
+    if (seen_groups.insert(r.pattern).second) {  // "dependency group N": count each group once
+      before += r.channels_before;
+      masked_total += pruned;
+    }
+  }
+  EXPECT_EQ(masked_total, before / 2) << report.ToString();
+}
+
+INSTANTIATE_TEST_SUITE_P(, ZooNetwork, ::testing::ValuesIn(AllNetworks()), NetworkName);
+
+// ---------------------------------------------------------------------------------------
+// The default config (every supported tensor: depthwise convs and the classifier included),
+// as a user calls Prepare(model). The classifier's channels reach the model output and stay;
+// a configured depthwise conv should follow its dependency group.
+TEST_P(ZooNetwork, DefaultConfigPrunesEndToEnd) {
+  const Network& net = *GetParam();
+  SP_ASSERT_OK_AND_ASSIGN(GraphModule model, net.build());
+  const GraphModule original = model.Clone();
+  SaliencyPruner pruner({{kSparsityLevel, 0.5}});
+  pruner.SetInputShapes({net.input});
+  SP_ASSERT_OK(pruner.Prepare(model));
+  SP_ASSERT_OK(pruner.Step());
+  GraphModule masked = model.Clone();
+  SP_ASSERT_OK_AND_ASSIGN(PruneReport report, pruner.Prune());
+  ExpectPrunedEqualsMasked(net, original, masked, model, report, net.name + "_DefaultConfig");
+}
+
+// Masks that prune every channel of a dependency group (here the add's group of FanOutAdd:
+// branch_a.3 and branch_b.0, all 16 rows of branch_b.0 masked) would leave 'head' without an
+// input channel, which no Conv2d can be. Prune() must never commit such a model: either it
+// fails naming the producer and leaves the model as it was, or it keeps channels (for
+// exactness) so that every producer has some and pruned == masked.
+TEST(ZooEmptyGroup, PruneNeverLeavesAGroupWithoutChannels) {
+  const Shape input = {1, 3, 16, 16};
+  SP_ASSERT_OK_AND_ASSIGN(GraphModule model, testing::FanOutNet(FanOutMerge::kAdd, 4, 10));
+  KeepMasksPruner pruner;
+  pruner.SetInputShapes({input});
+  SP_ASSERT_OK(pruner.Prepare(model, ProducerConfig(model, "fc")));
+  SP_ASSERT_OK(pruner.SetMask("branch_b.0.weight", testing::MaskWithout(16, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
+                                                                             12, 13, 14, 15})));
+  const testing::ModelSnapshot before = testing::TakeSnapshot(model);
+  GraphModule masked = model.Clone();
+  absl::StatusOr<PruneReport> report = pruner.Prune();
+  if (!report.ok()) {
+    EXPECT_THAT(report.status(), testing::StatusIs(absl::StatusCode::kInvalidArgument, ::testing::HasSubstr("branch_b.0")));
+    EXPECT_TRUE(testing::SameAsSnapshot(before, model));
+    return;
+  }
+  for (const LayerPruneRecord& r : report->layers) {
+    EXPECT_GT(r.channels_after, 0) << r.module_fqn << "\n" << report->ToString();
+  }
+  auto v = VerifyEquivalence(masked, model, {input}, *report);
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_TRUE(v->equivalent) << v->ToString();
+}
+
 }  // namespace
 }  // namespace structprune

@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <cstring>
+#include <set>
 #include <tuple>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "core/status_macros.h"
 #include "pruning/dependency_groups.h"
 #include "pruning/group_prune.h"
@@ -56,6 +59,30 @@ absl::Status BaseStructuredSparsifier::AttachGroupMasks() {
     kept.push_back(std::move(g));
   }
   groups_ = std::move(kept);
+  // `ignored_layers` (module FQNs, comma-separated): their groups keep every channel, even
+  // channels a coupled, configured producer would lose.
+  std::set<int> ignored;
+  if (auto it = defaults().find("ignored_layers"); it != defaults().end()) {
+    const std::string* list = std::get_if<std::string>(&it->second);
+    if (list == nullptr) return absl::InvalidArgumentError("option 'ignored_layers' must be a string of module FQNs");
+    for (absl::string_view fqn : absl::StrSplit(*list, ',', absl::SkipEmpty())) {
+      auto rows = dg.producer_rows.find(absl::StrCat(absl::StripAsciiWhitespace(fqn), ".weight"));
+      if (rows == dg.producer_rows.end()) {
+        return absl::NotFoundError(absl::StrCat("ignored layer '", fqn, "' is not a Linear/Conv2d producer"));
+      }
+      ignored.insert(rows->second.group);
+    }
+    kept.clear();
+    for (ConfigGroup& g : groups_) {
+      auto rows = dg.producer_rows.find(g.tensor_fqn);
+      if (rows != dg.producer_rows.end() && ignored.count(rows->second.group)) {
+        masks_.erase(g.tensor_fqn);
+        continue;
+      }
+      kept.push_back(std::move(g));
+    }
+    groups_ = std::move(kept);
+  }
   // Groups that hold a configured producer, with that producer's options.
   std::map<int, Options> configured;
   for (const ConfigGroup& g : groups_) {

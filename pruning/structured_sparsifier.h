@@ -49,6 +49,8 @@ class BaseStructuredSparsifier : public BaseSparsifier {
   // producer of a group: `round_to` (int >= 1: channels left stay a multiple of it) and,
   // from the defaults, `global_pruning` (bool: one importance threshold across all groups,
   // no group losing more than `max_group_sparsity`, default 0.9). Otherwise as the base.
+  // Option `ignored_layers` (defaults; comma-separated module FQNs): their dependency groups
+  // are left whole, whatever the config says.
   absl::Status Step() override;
 
  protected:

@@ -131,5 +131,17 @@ TEST(GroupSaliency, GlobalPruningUsesOneThresholdWithAPerGroupCap) {
   EXPECT_EQ(Rows(model, "stem"), 7);
 }
 
+TEST(GroupSaliency, IgnoredLayersKeepTheirWholeGroup) {
+  SP_ASSERT_OK_AND_ASSIGN(GraphModule model, ResidualNet());
+  // conv_b is ignored: the residual group it shares with the configured stem stays whole.
+  SP_ASSERT_OK(SaliencyPrune(model, {{kSparsityLevel, 0.5}, {"ignored_layers", std::string("conv_b")}}).status());
+  EXPECT_EQ(Rows(model, "stem"), 8);
+  EXPECT_EQ(Rows(model, "conv_b"), 8);
+  EXPECT_EQ(Rows(model, "conv_a"), 4);
+  SP_ASSERT_OK_AND_ASSIGN(GraphModule other, ResidualNet());
+  EXPECT_THAT(SaliencyPrune(other, {{kSparsityLevel, 0.5}, {"ignored_layers", std::string("bn")}}).status(),
+              testing::StatusIs(absl::StatusCode::kNotFound, "ignored layer 'bn' is not a Linear/Conv2d producer"));
+}
+
 }  // namespace
 }  // namespace structprune

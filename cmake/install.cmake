@@ -9,7 +9,7 @@ install(TARGETS structprune EXPORT structpruneTargets
 # Public headers: everything but the oneDNN/protobuf glue, which stays private.
 foreach(dir core graph ops pruning)
   install(DIRECTORY ${PROJECT_SOURCE_DIR}/${dir}/ DESTINATION include/structprune/${dir}
-          FILES_MATCHING PATTERN "*.h" PATTERN "*.def" PATTERN "onednn" EXCLUDE)
+          FILES_MATCHING PATTERN "*.h" PATTERN "*.def" PATTERN "onednn" EXCLUDE PATTERN "onnx" EXCLUDE)
 endforeach()
 install(EXPORT structpruneTargets NAMESPACE structprune::
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/structprune)

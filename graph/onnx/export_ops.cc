@@ -1,0 +1,542 @@
+// How each op of our graph is written in ONNX. Forms follow PyTorch 1.13's exporter where it
+// has one (so other tools recognize them) and are always forms our importer reads back.
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "core/status_macros.h"
+#include "graph/module.h"
+#include "graph/node.h"
+#include "graph/onnx/export_writer.h"
+#include "ops/activations.h"
+
+namespace structprune::internal {
+namespace {
+
+using Pair = std::array<int64_t, 2>;
+
+// ONNX gate blocks i, o, f, c from PyTorch's i, f, g, o: ONNX block j is PyTorch block
+// kTorchBlockOf[j].
+constexpr int kTorchBlockOf[4] = {0, 3, 1, 2};
+
+absl::Status Fail(const ExportCall& c, absl::string_view message) {
+  const std::string what = c.module != nullptr ? absl::StrCat(OpName(c.kind), " '", c.fqn, "'")
+                                               : absl::StrCat("'", OpFunctionalName(c.kind), "'");
+  return absl::UnimplementedError(
+      absl::StrCat("cannot export node '", c.node->name(), "' (", what, "): ", message));
+}
+
+absl::StatusOr<std::string> Arg(const ExportCall& c, size_t i) {
+  if (i >= c.args.size() || c.args[i].is_tuple) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("node '", c.node->name(), "': argument ", i, " is missing or a tuple"));
+  }
+  return c.args[i].name;
+}
+
+ExportValue Value(const std::string& name) { return ExportValue{name, false, {}}; }
+
+// The effective tensor `name` of the module (through its parametrizations); undefined when
+// the module has none.
+absl::StatusOr<Tensor> Param(const ExportCall& c, absl::string_view name) {
+  if (c.module == nullptr || (!c.module->HasParameter(name) && !c.module->HasBuffer(name))) {
+    return absl::StatusOr<Tensor>(absl::in_place);  // no such tensor: undefined
+  }
+  return c.module->Effective(name);
+}
+
+// A parameter as an initializer named by its FQN.
+absl::StatusOr<std::string> ParamInit(OnnxWriter& w, const ExportCall& c, absl::string_view name) {
+  SP_ASSIGN_OR_RETURN(Tensor t, Param(c, name));
+  if (!t.defined()) return std::string();
+  return w.Initializer(absl::StrCat(c.fqn, ".", name), t);
+}
+
+// stride: absent or [] means kernel_size (PyTorch's None).
+absl::StatusOr<Pair> Stride(const AttrMap& a, const Pair& kernel) {
+  auto it = a.find("stride");
+  if (it == a.end()) return kernel;
+  if (const auto* v = std::get_if<std::vector<int64_t>>(&it->second); v != nullptr && v->empty()) {
+    return kernel;
+  }
+  return GetPairAttr(a, "stride", kernel);
+}
+
+std::vector<int64_t> List(const Pair& p) { return {p[0], p[1]}; }
+std::vector<int64_t> Pads(const Pair& p) { return {p[0], p[1], p[0], p[1]}; }
+
+absl::StatusOr<ExportValue> Linear(OnnxWriter& w, const ExportCall& c) {
+  SP_ASSIGN_OR_RETURN(std::string x, Arg(c, 0));
+  SP_ASSIGN_OR_RETURN(std::string weight, ParamInit(w, c, "weight"));
+  SP_ASSIGN_OR_RETURN(std::string bias, ParamInit(w, c, "bias"));
+  if (c.arg_infos[0].shape.size() == 2) {  // Gemm(x, W [out, in], b, transB=1), as PyTorch
+    std::vector<std::string> in = {x, weight};
+    if (!bias.empty()) in.push_back(bias);
+    onnx::NodeProto& gemm = w.AddNode("Gemm", c.scope, in);
+    AddFloatAttr(gemm, "alpha", 1.0f);
+    AddFloatAttr(gemm, "beta", 1.0f);
+    AddIntAttr(gemm, "transB", 1);
+    return Value(gemm.output(0));
+  }
+  // Other ranks: MatMul(x, Transpose(W)) [+ bias]; the initializer keeps PyTorch's layout.
+  onnx::NodeProto& t = w.AddNode("Transpose", c.scope, {weight});
+  AddIntsAttr(t, "perm", {1, 0});
+  onnx::NodeProto& mm = w.AddNode("MatMul", c.scope, {x, t.output(0)});
+  if (bias.empty()) return Value(mm.output(0));
+  return Value(w.AddNode("Add", c.scope, {bias, mm.output(0)}).output(0));
+}
+
+absl::StatusOr<ExportValue> Conv(OnnxWriter& w, const ExportCall& c) {
+  SP_ASSIGN_OR_RETURN(std::string x, Arg(c, 0));
+  const AttrMap& a = *c.attrs;
+  SP_ASSIGN_OR_RETURN(Pair kernel, GetPairAttr(a, "kernel_size", {1, 1}));
+  SP_ASSIGN_OR_RETURN(Pair stride, GetPairAttr(a, "stride", {1, 1}));
+  SP_ASSIGN_OR_RETURN(Pair padding, GetPairAttr(a, "padding", {0, 0}));
+  SP_ASSIGN_OR_RETURN(Pair dilation, GetPairAttr(a, "dilation", {1, 1}));
+  SP_ASSIGN_OR_RETURN(int64_t groups, GetIntAttr(a, "groups", 1));
+  SP_ASSIGN_OR_RETURN(std::string weight, ParamInit(w, c, "weight"));
+  SP_ASSIGN_OR_RETURN(std::string bias, ParamInit(w, c, "bias"));
+  std::vector<std::string> in = {x, weight};
+  if (!bias.empty()) in.push_back(bias);
+  onnx::NodeProto& conv = w.AddNode("Conv", c.scope, in);
+  AddIntsAttr(conv, "dilations", List(dilation));
+  AddIntAttr(conv, "group", groups);
+  AddIntsAttr(conv, "kernel_shape", List(kernel));
+  AddIntsAttr(conv, "pads", Pads(padding));
+  AddIntsAttr(conv, "strides", List(stride));
+  return Value(conv.output(0));
+}
+
+absl::StatusOr<ExportValue> Lstm(OnnxWriter& w, const ExportCall& c) {
+  const AttrMap& a = *c.attrs;
+  SP_ASSIGN_OR_RETURN(int64_t hidden, GetIntAttr(a, "hidden_size", 0));
+  SP_ASSIGN_OR_RETURN(int64_t layers, GetIntAttr(a, "num_layers", 1));
+  SP_ASSIGN_OR_RETURN(bool batch_first, GetBoolAttr(a, "batch_first", false));
+  SP_ASSIGN_OR_RETURN(std::string x, Arg(c, 0));
+  if (c.args.size() > 1 && layers > 1) return Fail(c, "an initial state with num_layers > 1");
+  if (batch_first) {
+    onnx::NodeProto& t = w.AddNode("Transpose", c.scope, {x});
+    AddIntsAttr(t, "perm", {1, 0, 2});
+    x = t.output(0);
+  }
+  // PyTorch rows [4H, cols] in gate order i, f, g, o -> ONNX [1, 4H, cols] in i, o, f, c.
+  auto onnx_gates = [hidden](const Tensor& t) {
+    const int64_t cols = t.numel() / (4 * hidden);
+    Tensor out = Tensor::Zeros({1, 4 * hidden, cols});
+    for (int j = 0; j < 4; ++j) {
+      std::copy_n(t.data<float>() + kTorchBlockOf[j] * hidden * cols, hidden * cols,
+                  out.data<float>() + j * hidden * cols);
+    }
+    return out;
+  };
+  std::vector<std::string> hs, cs;
+  for (int64_t l = 0; l < layers; ++l) {
+    auto tensor = [&](const std::string& base) -> absl::StatusOr<std::string> {
+      const std::string name = absl::StrCat(base, "_l", l);
+      SP_ASSIGN_OR_RETURN(Tensor t, Param(c, name));
+      if (!t.defined()) return std::string();
+      Tensor g = onnx_gates(t);
+      if (base.rfind("bias", 0) == 0) {
+        SP_ASSIGN_OR_RETURN(g, g.Reshape({1, 4 * hidden}));
+      }
+      return w.Initializer(absl::StrCat(c.fqn, ".", name), g);
+    };
+    SP_ASSIGN_OR_RETURN(std::string wi, tensor("weight_ih"));
+    SP_ASSIGN_OR_RETURN(std::string wh, tensor("weight_hh"));
+    SP_ASSIGN_OR_RETURN(std::string bi, tensor("bias_ih"));
+    SP_ASSIGN_OR_RETURN(std::string bh, tensor("bias_hh"));
+    std::string b;
+    if (!bi.empty() && !bh.empty()) {
+      onnx::NodeProto& cat = w.AddNode("Concat", c.scope, {bi, bh});
+      AddIntAttr(cat, "axis", 1);
+      b = cat.output(0);
+    }
+    std::vector<std::string> in = {x, wi, wh};
+    if (!b.empty() || c.args.size() >= 3) in.push_back(b);
+    if (c.args.size() >= 3) {
+      SP_ASSIGN_OR_RETURN(std::string h0, Arg(c, 1));
+      SP_ASSIGN_OR_RETURN(std::string c0, Arg(c, 2));
+      in.insert(in.end(), {"", h0, c0});
+    }
+    onnx::NodeProto& lstm = w.AddNode("LSTM", c.scope, in, 3);
+    AddIntAttr(lstm, "hidden_size", hidden);
+    onnx::NodeProto& squeeze =
+        w.AddNode("Squeeze", c.scope, {lstm.output(0), w.IntsConstant(c.scope, {1})});
+    x = squeeze.output(0);
+    hs.push_back(lstm.output(1));
+    cs.push_back(lstm.output(2));
+  }
+  if (batch_first) {
+    onnx::NodeProto& t = w.AddNode("Transpose", c.scope, {x});
+    AddIntsAttr(t, "perm", {1, 0, 2});
+    x = t.output(0);
+  }
+  auto state = [&](const std::vector<std::string>& per_layer) {
+    if (per_layer.size() == 1) return per_layer.front();
+    onnx::NodeProto& cat = w.AddNode("Concat", c.scope, per_layer);
+    AddIntAttr(cat, "axis", 0);
+    return cat.output(0);
+  };
+  ExportValue hc{"", true, {Value(state(hs)), Value(state(cs))}};
+  return ExportValue{"", true, {Value(x), hc}};
+}
+
+absl::StatusOr<ExportValue> Pool(OnnxWriter& w, const ExportCall& c) {
+  SP_ASSIGN_OR_RETURN(std::string x, Arg(c, 0));
+  const AttrMap& a = *c.attrs;
+  const bool is_max = c.kind == OpKind::kMaxPool2d || c.kind == OpKind::kAdaptiveMaxPool2d;
+  if (c.kind == OpKind::kAdaptiveAvgPool2d || c.kind == OpKind::kAdaptiveMaxPool2d) {
+    SP_ASSIGN_OR_RETURN(Pair out, GetPairAttr(a, "output_size", {1, 1}));
+    if (out == Pair{1, 1}) {
+      return Value(
+          w.AddNode(is_max ? "GlobalMaxPool" : "GlobalAveragePool", c.scope, {x}).output(0));
+    }
+    const Shape& in = c.arg_infos[0].shape;
+    const int64_t h = in[in.size() - 2], wd = in[in.size() - 1];
+    if (out[0] <= 0 || out[1] <= 0 || h % out[0] != 0 || wd % out[1] != 0) {
+      return Fail(
+          c, absl::StrCat("output_size [", out[0], ", ", out[1], "] does not divide the input ",
+                          ShapeToString(in), " (ONNX has no adaptive pooling)"));
+    }
+    onnx::NodeProto& pool = w.AddNode(is_max ? "MaxPool" : "AveragePool", c.scope, {x});
+    AddIntsAttr(pool, "kernel_shape", {h / out[0], wd / out[1]});
+    AddIntsAttr(pool, "strides", {h / out[0], wd / out[1]});
+    return Value(pool.output(0));
+  }
+  SP_ASSIGN_OR_RETURN(Pair kernel, GetPairAttr(a, "kernel_size", {1, 1}));
+  SP_ASSIGN_OR_RETURN(Pair stride, Stride(a, kernel));
+  SP_ASSIGN_OR_RETURN(Pair padding, GetPairAttr(a, "padding", {0, 0}));
+  SP_ASSIGN_OR_RETURN(bool ceil_mode, GetBoolAttr(a, "ceil_mode", false));
+  if (is_max) {
+    SP_ASSIGN_OR_RETURN(Pair dilation, GetPairAttr(a, "dilation", {1, 1}));
+    onnx::NodeProto& pool = w.AddNode("MaxPool", c.scope, {x});
+    AddIntAttr(pool, "ceil_mode", ceil_mode);
+    if (dilation != Pair{1, 1}) AddIntsAttr(pool, "dilations", List(dilation));
+    AddIntsAttr(pool, "kernel_shape", List(kernel));
+    AddIntsAttr(pool, "pads", Pads(padding));
+    AddIntsAttr(pool, "strides", List(stride));
+    return Value(pool.output(0));
+  }
+  SP_ASSIGN_OR_RETURN(bool count_include_pad, GetBoolAttr(a, "count_include_pad", true));
+  SP_ASSIGN_OR_RETURN(int64_t divisor, GetIntAttr(a, "divisor_override", 0));
+  if (divisor != 0) return Fail(c, "divisor_override has no ONNX form");
+  std::vector<int64_t> pads = Pads(padding);
+  if (count_include_pad && padding != Pair{0, 0}) {
+    // PyTorch's form: zero Pad then an unpadded AveragePool, so padded zeros are counted and
+    // ceil_mode windows are clipped to the padded input, as in PyTorch.
+    onnx::NodeProto& pad = w.AddNode(
+        "Pad", c.scope,
+        {x, w.IntsConstant(c.scope, {0, 0, padding[0], padding[1], 0, 0, padding[0], padding[1]})});
+    AddStringAttr(pad, "mode", "constant");
+    x = pad.output(0);
+    pads = {0, 0, 0, 0};
+  }
+  onnx::NodeProto& pool = w.AddNode("AveragePool", c.scope, {x});
+  AddIntAttr(pool, "ceil_mode", ceil_mode);
+  if (!count_include_pad) AddIntAttr(pool, "count_include_pad", 0);
+  AddIntsAttr(pool, "kernel_shape", List(kernel));
+  AddIntsAttr(pool, "pads", pads);
+  AddIntsAttr(pool, "strides", List(stride));
+  return Value(pool.output(0));
+}
+
+absl::StatusOr<ExportValue> Flatten(OnnxWriter& w, const ExportCall& c) {
+  SP_ASSIGN_OR_RETURN(std::string x, Arg(c, 0));
+  const Shape& in = c.arg_infos[0].shape;
+  const int64_t rank = static_cast<int64_t>(in.size());
+  SP_ASSIGN_OR_RETURN(int64_t start,
+                      GetIntAttr(*c.attrs, "start_dim", c.module != nullptr ? 1 : 0));
+  SP_ASSIGN_OR_RETURN(int64_t end, GetIntAttr(*c.attrs, "end_dim", -1));
+  if (rank == 0)
+    return Value(w.AddNode("Reshape", c.scope, {x, w.IntsConstant(c.scope, {1})}).output(0));
+  if (start < 0) start += rank;
+  if (end < 0) end += rank;
+  if (start == 1 && end == rank - 1) {
+    onnx::NodeProto& f = w.AddNode("Flatten", c.scope, {x});
+    AddIntAttr(f, "axis", 1);
+    return Value(f.output(0));
+  }
+  if (start >= end) return Value(w.AddNode("Identity", c.scope, {x}).output(0));
+  // Reshape: 0 keeps a leading dim (any batch size), -1 takes the merged dims.
+  std::vector<int64_t> target(start, 0);
+  target.push_back(-1);
+  target.insert(target.end(), in.begin() + end + 1, in.end());
+  return Value(w.AddNode("Reshape", c.scope, {x, w.IntsConstant(c.scope, target)}).output(0));
+}
+
+absl::StatusOr<ExportValue> LayerNorm(OnnxWriter& w, const ExportCall& c) {
+  SP_ASSIGN_OR_RETURN(std::string x, Arg(c, 0));
+  SP_ASSIGN_OR_RETURN(std::vector<int64_t> normalized,
+                      GetIntsAttr(*c.attrs, "normalized_shape", {}));
+  SP_ASSIGN_OR_RETURN(double eps, GetFloatAttr(*c.attrs, "eps", 1e-5));
+  std::string weight, bias;
+  if (c.module != nullptr) {
+    SP_ASSIGN_OR_RETURN(weight, ParamInit(w, c, "weight"));
+    SP_ASSIGN_OR_RETURN(bias, ParamInit(w, c, "bias"));
+  } else {
+    if (c.args.size() > 1) {
+      SP_ASSIGN_OR_RETURN(weight, Arg(c, 1));
+    }
+    if (c.args.size() > 2) {
+      SP_ASSIGN_OR_RETURN(bias, Arg(c, 2));
+    }
+  }
+  const int64_t k = static_cast<int64_t>(normalized.size());
+  if (w.opset() >= 17) {
+    if (weight.empty())
+      weight = w.Constant(c.scope, Tensor::Full(Shape(normalized.begin(), normalized.end()), 1.0f));
+    std::vector<std::string> in = {x, weight};
+    if (!bias.empty()) in.push_back(bias);
+    onnx::NodeProto& ln = w.AddNode("LayerNormalization", c.scope, in);
+    AddIntAttr(ln, "axis", -k);
+    AddFloatAttr(ln, "epsilon", static_cast<float>(eps));
+    return Value(ln.output(0));
+  }
+  // Before opset 17, PyTorch's decomposition.
+  std::vector<int64_t> axes;
+  for (int64_t i = -k; i < 0; ++i) axes.push_back(i);
+  onnx::NodeProto& mean = w.AddNode("ReduceMean", c.scope, {x});
+  AddIntsAttr(mean, "axes", axes);
+  const std::string centered = w.AddNode("Sub", c.scope, {x, mean.output(0)}).output(0);
+  const std::string two = w.ScalarConstant(c.scope, 2.0f);
+  const std::string sq = w.AddNode("Pow", c.scope, {centered, two}).output(0);
+  onnx::NodeProto& var = w.AddNode("ReduceMean", c.scope, {sq});
+  AddIntsAttr(var, "axes", axes);
+  const std::string eps_c = w.ScalarConstant(c.scope, static_cast<float>(eps));
+  const std::string shifted = w.AddNode("Add", c.scope, {var.output(0), eps_c}).output(0);
+  const std::string stddev = w.AddNode("Sqrt", c.scope, {shifted}).output(0);
+  std::string y = w.AddNode("Div", c.scope, {centered, stddev}).output(0);
+  if (!weight.empty()) y = w.AddNode("Mul", c.scope, {y, weight}).output(0);
+  if (!bias.empty()) y = w.AddNode("Add", c.scope, {y, bias}).output(0);
+  return Value(y);
+}
+
+absl::StatusOr<ExportValue> BatchNorm(OnnxWriter& w, const ExportCall& c) {
+  SP_ASSIGN_OR_RETURN(std::string x, Arg(c, 0));
+  SP_ASSIGN_OR_RETURN(double eps, GetFloatAttr(*c.attrs, "eps", 1e-5));
+  SP_ASSIGN_OR_RETURN(double momentum, GetFloatAttr(*c.attrs, "momentum", 0.1));
+  std::string weight, bias, mean, var;
+  int64_t channels = c.arg_infos[0].shape.size() > 1 ? c.arg_infos[0].shape[1] : 0;
+  if (c.module != nullptr) {
+    SP_ASSIGN_OR_RETURN(weight, ParamInit(w, c, "weight"));
+    SP_ASSIGN_OR_RETURN(bias, ParamInit(w, c, "bias"));
+    SP_ASSIGN_OR_RETURN(mean, ParamInit(w, c, "running_mean"));
+    SP_ASSIGN_OR_RETURN(var, ParamInit(w, c, "running_var"));
+  } else {
+    SP_ASSIGN_OR_RETURN(bool training, GetBoolAttr(*c.attrs, "training", false));
+    if (training) return Fail(c, "training=True (batch statistics)");
+    if (c.args.size() < 3) return Fail(c, "running statistics are required");
+    SP_ASSIGN_OR_RETURN(mean, Arg(c, 1));
+    SP_ASSIGN_OR_RETURN(var, Arg(c, 2));
+    if (c.args.size() > 3) {
+      SP_ASSIGN_OR_RETURN(weight, Arg(c, 3));
+    }
+    if (c.args.size() > 4) {
+      SP_ASSIGN_OR_RETURN(bias, Arg(c, 4));
+    }
+  }
+  if (mean.empty() || var.empty())
+    return Fail(c, "without running statistics (batch statistics in eval)");
+  if (weight.empty()) weight = w.Constant(c.scope, Tensor::Full({channels}, 1.0f));
+  if (bias.empty()) bias = w.Constant(c.scope, Tensor::Zeros({channels}));
+  onnx::NodeProto& bn = w.AddNode("BatchNormalization", c.scope, {x, weight, bias, mean, var});
+  AddFloatAttr(bn, "epsilon", static_cast<float>(eps));
+  AddFloatAttr(bn, "momentum", static_cast<float>(1.0 - momentum));
+  return Value(bn.output(0));
+}
+
+absl::StatusOr<ExportValue> Activation(OnnxWriter& w, const ExportCall& c) {
+  SP_ASSIGN_OR_RETURN(std::string x, Arg(c, 0));
+  absl::StatusOr<ActivationParams> params = ReadActivationParams(c.kind, *c.attrs);
+  if (!params.ok()) return Fail(c, params.status().message());
+  const ActivationParams& p = *params;
+  const std::string& s = c.scope;
+  auto unary = [&](const std::string& op, const std::string& in) {
+    return w.AddNode(op, s, {in}).output(0);
+  };
+  auto binary = [&](const std::string& op, const std::string& a, const std::string& b) {
+    return w.AddNode(op, s, {a, b}).output(0);
+  };
+  auto with_alpha = [&](const std::string& op, double alpha) {
+    onnx::NodeProto& n = w.AddNode(op, s, {x});
+    AddFloatAttr(n, "alpha", static_cast<float>(alpha));
+    return n.output(0);
+  };
+  auto clip = [&](double lo, double hi) {
+    const std::string lo_c = w.ScalarConstant(s, static_cast<float>(lo));
+    const std::string hi_c = w.ScalarConstant(s, static_cast<float>(hi));
+    return w.AddNode("Clip", s, {x, lo_c, hi_c}).output(0);
+  };
+  auto hardsigmoid = [&](const std::string& in) {
+    onnx::NodeProto& n = w.AddNode("HardSigmoid", s, {in});
+    AddFloatAttr(n, "alpha", 1.0f / 6.0f);
+    AddFloatAttr(n, "beta", 0.5f);
+    return n.output(0);
+  };
+  std::string y;
+  switch (c.kind) {
+    case OpKind::kRelu:
+      y = unary("Relu", x);
+      break;
+    case OpKind::kRrelu:
+      y = with_alpha("LeakyRelu", (p.lower + p.upper) / 2);
+      break;
+    case OpKind::kLeakyRelu:
+      y = with_alpha("LeakyRelu", p.negative_slope);
+      break;
+    case OpKind::kHardtanh:
+      y = clip(p.min_val, p.max_val);
+      break;
+    case OpKind::kRelu6:
+      y = clip(0.0, 6.0);
+      break;
+    case OpKind::kSigmoid:
+      y = unary("Sigmoid", x);
+      break;
+    case OpKind::kHardsigmoid:
+      y = hardsigmoid(x);
+      break;
+    case OpKind::kTanh:
+      y = unary("Tanh", x);
+      break;
+    case OpKind::kSilu:
+      y = binary("Mul", x, unary("Sigmoid", x));
+      break;
+    case OpKind::kMish:
+      y = binary("Mul", x, unary("Tanh", unary("Softplus", x)));
+      break;
+    case OpKind::kHardswish:
+      y = w.opset() >= 14 ? unary("HardSwish", x) : binary("Mul", x, hardsigmoid(x));
+      break;
+    case OpKind::kElu:
+      y = with_alpha("Elu", p.alpha);
+      break;
+    case OpKind::kCelu:
+      y = with_alpha("Celu", p.alpha);
+      break;
+    case OpKind::kSelu:
+      y = unary("Selu", x);
+      break;
+    case OpKind::kHardshrink: {
+      onnx::NodeProto& n = w.AddNode("Shrink", s, {x});
+      AddFloatAttr(n, "lambd", static_cast<float>(p.lambd));
+      y = n.output(0);
+      break;
+    }
+    // log(sigmoid(x)) = -softplus(-x), exact where Log(Sigmoid) underflows.
+    case OpKind::kLogSigmoid:
+      y = unary("Neg", unary("Softplus", unary("Neg", x)));
+      break;
+    case OpKind::kSoftplus:
+      // ONNX Softplus has no threshold (PyTorch's returns x past it; the difference is < 3e-9
+      // at the default 20).
+      if (p.beta == 1.0) {
+        y = unary("Softplus", x);
+      } else {
+        const std::string beta = w.ScalarConstant(s, static_cast<float>(p.beta));
+        y = binary("Div", unary("Softplus", binary("Mul", x, beta)),
+                   w.ScalarConstant(s, static_cast<float>(p.beta)));
+      }
+      break;
+    case OpKind::kPrelu: {
+      std::string slope;
+      int64_t channels = 1;
+      if (c.module != nullptr) {
+        SP_ASSIGN_OR_RETURN(Tensor weight, Param(c, "weight"));
+        channels = weight.numel();
+        // [C] -> [C, 1, .., 1]: ONNX broadcasts from the right, PyTorch's slope is per dim 1.
+        Shape shape = {channels};
+        for (size_t d = 2; channels > 1 && d < c.arg_infos[0].shape.size(); ++d) shape.push_back(1);
+        SP_ASSIGN_OR_RETURN(Tensor reshaped, weight.Reshape(shape));
+        slope = w.Initializer(absl::StrCat(c.fqn, ".weight"), reshaped);
+      } else {
+        SP_ASSIGN_OR_RETURN(slope, Arg(c, 1));
+        channels = NumElements(c.arg_infos[1].shape);
+        if (channels > 1 && c.arg_infos[0].shape.size() > 2) {
+          std::vector<int64_t> shape = {channels};
+          for (size_t d = 2; d < c.arg_infos[0].shape.size(); ++d) shape.push_back(1);
+          slope = binary("Reshape", slope, w.IntsConstant(s, shape));
+        }
+      }
+      y = binary("PRelu", x, slope);
+      break;
+    }
+    case OpKind::kSoftsign:
+      y = unary("Softsign", x);
+      break;
+    case OpKind::kTanhshrink:
+      y = binary("Sub", x, unary("Tanh", x));
+      break;
+    case OpKind::kGelu:
+      if (p.approximate_tanh) {  // PyTorch's form
+        const std::string cube = binary("Mul", x, binary("Mul", x, x));
+        const std::string inner =
+            binary("Add", x, binary("Mul", w.ScalarConstant(s, 0.044715f), cube));
+        const std::string t = unary(
+            "Tanh",
+            binary("Mul", w.ScalarConstant(s, static_cast<float>(std::sqrt(2.0 / M_PI))), inner));
+        const std::string scaled = binary("Mul", x, binary("Add", w.ScalarConstant(s, 1.0f), t));
+        y = binary("Mul", w.ScalarConstant(s, 0.5f), scaled);
+      } else {
+        const std::string e =
+            unary("Erf", binary("Div", x, w.ScalarConstant(s, static_cast<float>(std::sqrt(2.0)))));
+        y = binary("Mul", binary("Mul", x, binary("Add", e, w.ScalarConstant(s, 1.0f))),
+                   w.ScalarConstant(s, 0.5f));
+      }
+      break;
+    default:
+      return Fail(c, "not an activation");
+  }
+  return Value(y);
+}
+
+}  // namespace
+
+absl::StatusOr<ExportValue> ExportOp(OnnxWriter& w, const ExportCall& c) {
+  if (IsActivation(c.kind)) return Activation(w, c);
+  switch (c.kind) {
+    case OpKind::kLinear:
+      return Linear(w, c);
+    case OpKind::kConv2d:
+      return Conv(w, c);
+    case OpKind::kLstm:
+      return Lstm(w, c);
+    case OpKind::kMaxPool2d:
+    case OpKind::kAvgPool2d:
+    case OpKind::kAdaptiveAvgPool2d:
+    case OpKind::kAdaptiveMaxPool2d:
+      return Pool(w, c);
+    case OpKind::kFlatten:
+      return Flatten(w, c);
+    case OpKind::kLayerNorm:
+      return LayerNorm(w, c);
+    case OpKind::kBatchNorm2d:
+      return BatchNorm(w, c);
+    case OpKind::kIdentity:
+    case OpKind::kDropout: {
+      SP_ASSIGN_OR_RETURN(std::string x, Arg(c, 0));
+      return Value(w.AddNode("Identity", c.scope, {x}).output(0));
+    }
+    case OpKind::kAdd: {
+      SP_ASSIGN_OR_RETURN(double alpha, GetFloatAttr(*c.attrs, "alpha", 1.0));
+      if (alpha != 1.0) return Fail(c, "alpha != 1");
+      SP_ASSIGN_OR_RETURN(std::string a, Arg(c, 0));
+      SP_ASSIGN_OR_RETURN(std::string b, Arg(c, 1));
+      return Value(w.AddNode("Add", c.scope, {a, b}).output(0));
+    }
+    case OpKind::kCat: {
+      SP_ASSIGN_OR_RETURN(int64_t dim, GetIntAttr(*c.attrs, "dim", 0));
+      std::vector<std::string> in;
+      for (size_t i = 0; i < c.args.size(); ++i) {
+        SP_ASSIGN_OR_RETURN(std::string a, Arg(c, i));
+        in.push_back(a);
+      }
+      onnx::NodeProto& cat = w.AddNode("Concat", c.scope, in);
+      AddIntAttr(cat, "axis", dim);
+      return Value(cat.output(0));
+    }
+    default:
+      return Fail(c, "this op has no ONNX export");
+  }
+}
+
+}  // namespace structprune::internal

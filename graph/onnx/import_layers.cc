@@ -1,0 +1,524 @@
+// Import matchers for the layers and structural ops: Gemm / MatMul(+Add) -> Linear, Conv ->
+// Conv2d, pools, Flatten / Reshape -> flatten, Add, Concat, Identity / Dropout.
+#include <array>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/status_macros.h"
+#include "graph/onnx/import_patterns.h"
+#include "ops/conv2d.h"
+#include "ops/linear.h"
+#include "ops/pooling.h"
+#include "ops/shape_ops.h"
+
+namespace structprune::internal {
+namespace {
+
+// weights [rows, cols] -> [cols, rows]
+Tensor Transpose2d(const Tensor& t) {
+  const int64_t rows = t.shape()[0], cols = t.shape()[1];
+  Tensor out = Tensor::Zeros({cols, rows});
+  const float* src = t.data<float>();
+  float* dst = out.data<float>();
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t c = 0; c < cols; ++c) dst[c * rows + r] = src[r * cols + c];
+  }
+  return out;
+}
+
+Tensor Scaled(const Tensor& t, float factor) {
+  Tensor out = t.Clone();
+  if (factor != 1.0f) {
+    for (float& v : out.values<float>()) v *= factor;
+  }
+  return out;
+}
+
+bool IsGraphValue(const OnnxGraph& g, const std::string& v) {
+  return !v.empty() && g.Constant(v) == nullptr;
+}
+
+// A bias of `n` entries as a 1-D tensor when `t` is [n], [1, n], ... or a single value
+// (broadcast to n); nullopt otherwise.
+std::optional<Tensor> BiasVector(const Tensor& t, int64_t n) {
+  if (t.numel() == 1) return Tensor::Full({n}, t.data<float>()[0]);
+  if (t.numel() != n || t.dim() == 0 || t.shape().back() != n) return std::nullopt;
+  absl::StatusOr<Tensor> r = t.Reshape({n});
+  if (!r.ok()) return std::nullopt;
+  return *r;
+}
+
+// The weight of MatMul(x, B) as Linear's [out, in], named after the stored tensor: B itself
+// ([in, out], transposed here) or, for our exporter's MatMul(x, Transpose(W)), W ([out, in]).
+struct MatMulWeight {
+  Tensor weight;
+  std::string onnx_name;
+};
+std::optional<MatMulWeight> MatMulWeightOf(const OnnxGraph& g, const onnx::NodeProto& mm) {
+  if (mm.input_size() != 2 || !IsGraphValue(g, In(mm, 0))) return std::nullopt;
+  const OnnxConstant* b = FloatConstant(g, In(mm, 1));
+  if (b == nullptr || b->tensor.dim() != 2) return std::nullopt;
+  const int p = g.Producer(In(mm, 1));
+  if (p >= 0 && g.node(p).op_type() == "Transpose" && g.node(p).input_size() == 1) {
+    const OnnxConstant* w = FloatConstant(g, In(g.node(p), 0));
+    if (w != nullptr && w->tensor.dim() == 2) return MatMulWeight{w->tensor, In(g.node(p), 0)};
+  }
+  return MatMulWeight{Transpose2d(b->tensor), In(mm, 1)};
+}
+
+ImportOp LinearOp(const Subgraph& s, const std::string& x, MatMulWeight w,
+                  std::optional<Tensor> bias, const std::string& bias_name) {
+  const int64_t out = w.weight.shape()[0], in = w.weight.shape()[1];
+  ImportOp op = MakeOp(
+      s, OpKind::kLinear, x,
+      LinearAttrs{.in_features = in, .out_features = out, .bias = bias.has_value()}.ToAttrs());
+  op.tensors.push_back({"weight", std::move(w.weight), false, w.onnx_name});
+  if (bias) op.tensors.push_back({"bias", *std::move(bias), false, bias_name});
+  return op;
+}
+
+// Padding of a 2-D window op: pads [top, left, bottom, right] must be symmetric; auto_pad
+// SAME_* is resolved from the input's static shape.
+struct Window {
+  std::array<int64_t, 2> kernel{}, stride{1, 1}, padding{0, 0}, dilation{1, 1};
+};
+absl::StatusOr<Window> ReadWindow(const OnnxGraph& g, const onnx::NodeProto& n,
+                                  std::vector<int64_t> kernel, bool has_dilations) {
+  Window w;
+  if (kernel.size() != 2) {
+    return Unsupported(n, absl::StrCat("only 2-D windows are supported, kernel_shape is [",
+                                       absl::StrJoin(kernel, ", "), "]"));
+  }
+  SP_ASSIGN_OR_RETURN(std::vector<int64_t> strides, IntsAttr(n, "strides", {1, 1}));
+  SP_ASSIGN_OR_RETURN(std::vector<int64_t> dilations, IntsAttr(n, "dilations", {1, 1}));
+  SP_ASSIGN_OR_RETURN(std::vector<int64_t> pads, IntsAttr(n, "pads", {0, 0, 0, 0}));
+  SP_ASSIGN_OR_RETURN(std::string auto_pad, StringAttr(n, "auto_pad", "NOTSET"));
+  if (strides.size() != 2 || dilations.size() != 2 || pads.size() != 4) {
+    return InvalidNode(n, "strides and dilations need 2 values and pads 4");
+  }
+  if (!has_dilations && dilations != std::vector<int64_t>{1, 1}) {
+    return Unsupported(n, "dilations are not supported");
+  }
+  for (int i = 0; i < 2; ++i) {
+    if (kernel[i] < 1 || strides[i] < 1 || dilations[i] < 1) {
+      return InvalidNode(n, "kernel_shape, strides and dilations must be positive");
+    }
+  }
+  if (auto_pad == "VALID") {
+    pads = {0, 0, 0, 0};
+  } else if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+    const Shape* in = g.ShapeOf(In(n, 0));
+    if (in == nullptr || in->size() != 4 || (*in)[2] < 0 || (*in)[3] < 0) {
+      return Unsupported(n, absl::StrCat("auto_pad ", auto_pad, " needs the input's static shape"));
+    }
+    for (int i = 0; i < 2; ++i) {
+      const int64_t size = (*in)[2 + i];
+      const int64_t out = (size + strides[i] - 1) / strides[i];
+      const int64_t total =
+          std::max<int64_t>(0, (out - 1) * strides[i] + (kernel[i] - 1) * dilations[i] + 1 - size);
+      pads[i] = pads[i + 2] = total / 2;
+      if (total % 2 != 0) {
+        return Unsupported(n, absl::StrCat("auto_pad ", auto_pad, " pads asymmetrically"));
+      }
+    }
+  } else if (auto_pad != "NOTSET") {
+    return InvalidNode(n, absl::StrCat("unknown auto_pad '", auto_pad, "'"));
+  }
+  if (pads[0] != pads[2] || pads[1] != pads[3]) {
+    return Unsupported(n, absl::StrCat("asymmetric pads [", absl::StrJoin(pads, ", "),
+                                       "] cannot be expressed as PyTorch padding"));
+  }
+  for (int i = 0; i < 2; ++i) {
+    w.kernel[i] = kernel[i];
+    w.stride[i] = strides[i];
+    w.padding[i] = pads[i];
+    w.dilation[i] = dilations[i];
+    if (pads[i] < 0) return InvalidNode(n, "negative pads");
+  }
+  return w;
+}
+
+// The target of Reshape(x, target) with 0 for "the same dim of x": a constant, or the
+// Concat of constants and Unsqueeze(Gather(Shape(x), i)) at position i that PyTorch writes for
+// x.view(x.size(0), -1) with a dynamic batch.
+std::optional<std::vector<int64_t>> ReshapeTarget(const OnnxGraph& g, const std::string& target,
+                                                  const std::string& x) {
+  auto ints = [](const Tensor& t) -> std::optional<std::vector<int64_t>> {
+    if (t.dtype() != DType::kInt64 || t.dim() > 1) return std::nullopt;
+    auto v = t.values<int64_t>();
+    return std::vector<int64_t>(v.begin(), v.end());
+  };
+  if (const OnnxConstant* c = g.Constant(target)) return ints(c->tensor);
+  const int p = g.Producer(target);
+  if (p < 0 || g.node(p).op_type() != "Concat") return std::nullopt;
+  std::vector<int64_t> out;
+  for (const std::string& piece : g.node(p).input()) {
+    if (const OnnxConstant* c = g.Constant(piece)) {
+      std::optional<std::vector<int64_t>> v = ints(c->tensor);
+      if (!v) return std::nullopt;
+      out.insert(out.end(), v->begin(), v->end());
+      continue;
+    }
+    // Unsqueeze(Gather(Shape(x), i), [0]) at position i.
+    const int u = g.Producer(piece);
+    if (u < 0 || g.node(u).op_type() != "Unsqueeze" || g.node(u).input_size() < 1)
+      return std::nullopt;
+    const int gather = g.Producer(In(g.node(u), 0));
+    if (gather < 0 || g.node(gather).op_type() != "Gather" || g.node(gather).input_size() != 2) {
+      return std::nullopt;
+    }
+    const int shape = g.Producer(In(g.node(gather), 0));
+    const OnnxConstant* index = g.Constant(In(g.node(gather), 1));
+    if (shape < 0 || g.node(shape).op_type() != "Shape" || g.node(shape).input_size() != 1 ||
+        In(g.node(shape), 0) != x || FindAttr(g.node(shape), "start") != nullptr ||
+        index == nullptr || index->tensor.dtype() != DType::kInt64 || index->tensor.numel() != 1 ||
+        index->tensor.data<int64_t>()[0] != static_cast<int64_t>(out.size())) {
+      return std::nullopt;
+    }
+    out.push_back(0);
+  }
+  return out;
+}
+
+absl::Status RequireGraphValue(const OnnxGraph& g, const onnx::NodeProto& n, int index) {
+  if (index >= n.input_size() || In(n, index).empty()) {
+    return InvalidNode(n, absl::StrCat("missing input ", index));
+  }
+  if (!IsGraphValue(g, In(n, index))) {
+    return Unsupported(n, absl::StrCat("input '", In(n, index), "' is a constant"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+MatchResult MatchGemm(const OnnxGraph& g, int anchor) {
+  Subgraph s(g, anchor);
+  const onnx::NodeProto& n = s.anchor();
+  if (n.input_size() < 2) return InvalidNode(n, "Gemm needs inputs A and B");
+  SP_RETURN_IF_ERROR(RequireGraphValue(g, n, 0));
+  SP_ASSIGN_OR_RETURN(int64_t trans_a, IntAttr(n, "transA", 0));
+  SP_ASSIGN_OR_RETURN(int64_t trans_b, IntAttr(n, "transB", 0));
+  SP_ASSIGN_OR_RETURN(float alpha, FloatAttr(n, "alpha", 1.0f));
+  SP_ASSIGN_OR_RETURN(float beta, FloatAttr(n, "beta", 1.0f));
+  if (trans_a != 0) return Unsupported(n, "transA=1 (a transposed input) is not supported");
+  SP_ASSIGN_OR_RETURN(const Tensor* b, RequireFloatConstant(g, n, 1, "weight B"));
+  if (b->dim() != 2)
+    return InvalidNode(n, absl::StrCat("B must be 2-D, got ", ShapeToString(b->shape())));
+  // Linear's weight is [out, in] = alpha * B' transposed, where B' = transB ? B^T : B.
+  MatMulWeight w{Scaled(trans_b ? *b : Transpose2d(*b), alpha), In(n, 1)};
+  std::optional<Tensor> bias;
+  std::string bias_name;
+  if (n.input_size() >= 3 && !In(n, 2).empty()) {
+    SP_ASSIGN_OR_RETURN(const Tensor* c, RequireFloatConstant(g, n, 2, "bias C"));
+    bias = BiasVector(*c, w.weight.shape()[0]);
+    if (!bias) {
+      return Unsupported(n, absl::StrCat("bias C of shape ", ShapeToString(c->shape()),
+                                         " is not one value per output feature"));
+    }
+    bias = Scaled(*bias, beta);
+    bias_name = In(n, 2);
+  }
+  return LinearOp(s, In(n, 0), std::move(w), std::move(bias), bias_name);
+}
+
+MatchResult MatchMatMulAdd(const OnnxGraph& g, int anchor) {
+  Subgraph s(g, anchor);
+  const onnx::NodeProto& add = s.anchor();
+  const int mm_index = FindOperand(add, [&](const std::string& v) {
+    const int p = g.Producer(v);
+    return p >= 0 && !g.IsFolded(p) && g.node(p).op_type() == "MatMul";
+  });
+  if (mm_index < 0) return std::nullopt;
+  const std::string& bias_name = In(add, 1 - mm_index);
+  const OnnxConstant* bias_c = FloatConstant(g, bias_name);
+  if (bias_c == nullptr) return std::nullopt;
+  const onnx::NodeProto* mm = s.Take(In(add, mm_index), "MatMul");
+  std::optional<MatMulWeight> w = MatMulWeightOf(g, *mm);
+  if (!w || !s.Closed()) return std::nullopt;
+  // The bias broadcasts along the last dim only: [out] (or [1, .., out] no longer than the
+  // product, when its rank is known).
+  const Shape* out_shape = g.ShapeOf(In(add, mm_index));
+  if (bias_c->tensor.dim() > 1 &&
+      (out_shape == nullptr || static_cast<int64_t>(out_shape->size()) < bias_c->tensor.dim())) {
+    return std::nullopt;
+  }
+  std::optional<Tensor> bias = BiasVector(bias_c->tensor, w->weight.shape()[0]);
+  if (!bias) return std::nullopt;
+  return LinearOp(s, In(*mm, 0), *std::move(w), std::move(bias), bias_name);
+}
+
+MatchResult MatchMatMul(const OnnxGraph& g, int anchor) {
+  Subgraph s(g, anchor);
+  std::optional<MatMulWeight> w = MatMulWeightOf(g, s.anchor());
+  if (!w) {
+    return Unsupported(s.anchor(),
+                       "only MatMul(x, W) with a constant 2-D W (a Linear) is supported");
+  }
+  return LinearOp(s, In(s.anchor(), 0), *std::move(w), std::nullopt, "");
+}
+
+MatchResult MatchConv(const OnnxGraph& g, int anchor) {
+  Subgraph s(g, anchor);
+  const onnx::NodeProto& n = s.anchor();
+  if (n.input_size() < 2) return InvalidNode(n, "Conv needs inputs X and W");
+  SP_RETURN_IF_ERROR(RequireGraphValue(g, n, 0));
+  SP_ASSIGN_OR_RETURN(const Tensor* w, RequireFloatConstant(g, n, 1, "weight W"));
+  if (w->dim() != 4) {
+    return Unsupported(
+        n, absl::StrCat("only 2-D convolutions are supported; W is ", ShapeToString(w->shape())));
+  }
+  const std::vector<int64_t> kernel = {w->shape()[2], w->shape()[3]};
+  SP_ASSIGN_OR_RETURN(std::vector<int64_t> kernel_attr, IntsAttr(n, "kernel_shape", kernel));
+  if (kernel_attr != kernel) {
+    return InvalidNode(n, absl::StrCat("kernel_shape [", absl::StrJoin(kernel_attr, ", "),
+                                       "] disagrees with W ", ShapeToString(w->shape())));
+  }
+  SP_ASSIGN_OR_RETURN(Window win, ReadWindow(g, n, kernel, /*has_dilations=*/true));
+  SP_ASSIGN_OR_RETURN(int64_t groups, IntAttr(n, "group", 1));
+  const int64_t out_channels = w->shape()[0];
+  if (groups < 1 || out_channels % groups != 0) {
+    return InvalidNode(n, absl::StrCat("group ", groups, " does not divide the ", out_channels,
+                                       " output channels"));
+  }
+  const bool has_bias = n.input_size() >= 3 && !In(n, 2).empty();
+  Conv2dAttrs attrs{.in_channels = w->shape()[1] * groups,
+                    .out_channels = out_channels,
+                    .kernel_size = win.kernel,
+                    .stride = win.stride,
+                    .padding = win.padding,
+                    .dilation = win.dilation,
+                    .groups = groups,
+                    .bias = has_bias};
+  ImportOp op = MakeOp(s, OpKind::kConv2d, In(n, 0), attrs.ToAttrs());
+  op.tensors.push_back({"weight", *w, false, In(n, 1)});
+  if (has_bias) {
+    SP_ASSIGN_OR_RETURN(const Tensor* b, RequireFloatConstant(g, n, 2, "bias B"));
+    if (b->numel() != out_channels || b->dim() != 1) {
+      return InvalidNode(n, absl::StrCat("bias ", ShapeToString(b->shape()), " does not match ",
+                                         out_channels, " output channels"));
+    }
+    op.tensors.push_back({"bias", *b, false, In(n, 2)});
+  }
+  return op;
+}
+
+MatchResult MatchMaxPool(const OnnxGraph& g, int anchor) {
+  Subgraph s(g, anchor);
+  const onnx::NodeProto& n = s.anchor();
+  SP_RETURN_IF_ERROR(RequireGraphValue(g, n, 0));
+  SP_RETURN_IF_ERROR(RequireUnusedOutput(g, n, 1));  // Indices
+  SP_ASSIGN_OR_RETURN(std::vector<int64_t> kernel, IntsAttr(n, "kernel_shape", {}));
+  SP_ASSIGN_OR_RETURN(Window win, ReadWindow(g, n, kernel, /*has_dilations=*/true));
+  SP_ASSIGN_OR_RETURN(int64_t ceil_mode, IntAttr(n, "ceil_mode", 0));
+  MaxPool2dAttrs attrs{.kernel_size = win.kernel,
+                       .stride = win.stride,
+                       .padding = win.padding,
+                       .dilation = win.dilation,
+                       .ceil_mode = ceil_mode != 0};
+  return MakeOp(s, OpKind::kMaxPool2d, In(n, 0), attrs.ToAttrs());
+}
+
+MatchResult MatchAveragePool(const OnnxGraph& g, int anchor) {
+  const onnx::NodeProto& n = g.node(anchor);
+  SP_RETURN_IF_ERROR(RequireGraphValue(g, n, 0));
+  SP_ASSIGN_OR_RETURN(std::vector<int64_t> kernel, IntsAttr(n, "kernel_shape", {}));
+  SP_ASSIGN_OR_RETURN(Window win, ReadWindow(g, n, kernel, /*has_dilations=*/false));
+  SP_ASSIGN_OR_RETURN(int64_t ceil_mode, IntAttr(n, "ceil_mode", 0));
+  SP_ASSIGN_OR_RETURN(int64_t count_include_pad, IntAttr(n, "count_include_pad", 0));
+  AvgPool2dAttrs attrs{.kernel_size = win.kernel,
+                       .stride = win.stride,
+                       .padding = win.padding,
+                       .ceil_mode = ceil_mode != 0,
+                       .count_include_pad = count_include_pad != 0};
+  // PyTorch writes AvgPool2d(padding=p, count_include_pad=True) as a zero Pad of the spatial
+  // dims followed by an unpadded AveragePool: the padded zeros are then real elements.
+  Subgraph with_pad(g, anchor);
+  if (const onnx::NodeProto* pad = with_pad.Take(In(n, 0), "Pad");
+      pad != nullptr && win.padding == std::array<int64_t, 2>{0, 0} && pad->input_size() >= 2) {
+    absl::StatusOr<std::string> mode = StringAttr(*pad, "mode", "constant");
+    const OnnxConstant* pads = g.Constant(In(*pad, 1));
+    const bool zero_value =
+        pad->input_size() < 3 || In(*pad, 2).empty() || IsScalarConstant(g, In(*pad, 2), 0.0);
+    const bool no_axes = pad->input_size() < 4 || In(*pad, 3).empty();
+    if (mode.ok() && *mode == "constant" && pads != nullptr &&
+        pads->tensor.dtype() == DType::kInt64 && pads->tensor.numel() == 8 && zero_value &&
+        no_axes && with_pad.Closed() && IsGraphValue(g, In(*pad, 0))) {
+      auto p = pads->tensor.values<int64_t>();  // [N, C, H, W begins, N, C, H, W ends]
+      if (p[0] == 0 && p[1] == 0 && p[4] == 0 && p[5] == 0 && p[2] == p[6] && p[3] == p[7] &&
+          p[2] >= 0 && p[3] >= 0) {
+        attrs.padding = {p[2], p[3]};
+        attrs.count_include_pad = true;
+        return MakeOp(with_pad, OpKind::kAvgPool2d, In(*pad, 0), attrs.ToAttrs());
+      }
+    }
+  }
+  return MakeOp(Subgraph(g, anchor), OpKind::kAvgPool2d, In(n, 0), attrs.ToAttrs());
+}
+
+MatchResult MatchGlobalPool(const OnnxGraph& g, int anchor) {
+  Subgraph s(g, anchor);
+  const onnx::NodeProto& n = s.anchor();
+  SP_RETURN_IF_ERROR(RequireGraphValue(g, n, 0));
+  const Shape* in = g.ShapeOf(In(n, 0));
+  if (in != nullptr && in->size() != 4) {
+    return Unsupported(n, absl::StrCat("only 4-D inputs are supported, got ", ShapeToString(*in)));
+  }
+  const OpKind kind =
+      n.op_type() == "GlobalMaxPool" ? OpKind::kAdaptiveMaxPool2d : OpKind::kAdaptiveAvgPool2d;
+  return MakeOp(s, kind, In(n, 0), AdaptivePool2dAttrs{.output_size = {1, 1}}.ToAttrs());
+}
+
+MatchResult MatchFlatten(const OnnxGraph& g, int anchor) {
+  Subgraph s(g, anchor);
+  const onnx::NodeProto& n = s.anchor();
+  SP_RETURN_IF_ERROR(RequireGraphValue(g, n, 0));
+  SP_ASSIGN_OR_RETURN(int64_t axis, IntAttr(n, "axis", 1));
+  const Shape* in = g.ShapeOf(In(n, 0));
+  if (axis < 0 && in != nullptr) axis += static_cast<int64_t>(in->size());
+  // ONNX Flatten always gives 2-D [d0 * .. * d(axis-1), rest]: torch.flatten(x, 1) for axis 1.
+  if (axis != 1) {
+    return Unsupported(n,
+                       absl::StrCat("only axis=1 (torch.flatten(x, 1)) is supported, got ", axis));
+  }
+  return MakeOp(s, OpKind::kFlatten, In(n, 0),
+                FlattenAttrs{.start_dim = 1, .end_dim = -1}.ToAttrs());
+}
+
+MatchResult MatchReshape(const OnnxGraph& g, int anchor) {
+  Subgraph s(g, anchor);
+  const onnx::NodeProto& n = s.anchor();
+  if (n.input_size() != 2) return InvalidNode(n, "Reshape needs inputs data and shape");
+  SP_RETURN_IF_ERROR(RequireGraphValue(g, n, 0));
+  std::optional<std::vector<int64_t>> target = ReshapeTarget(g, In(n, 1), In(n, 0));
+  if (!target) {
+    return Unsupported(n, "the target shape must be a constant (or x.size(i) and constants)");
+  }
+  SP_ASSIGN_OR_RETURN(int64_t allowzero, IntAttr(n, "allowzero", 0));
+  const Shape* in = g.ShapeOf(In(n, 0));
+  // x.view(x.size(0), .., x.size(k - 1), -1) is torch.flatten(x, k) whatever the sizes.
+  const int64_t k = static_cast<int64_t>(target->size()) - 1;
+  if (in != nullptr && allowzero == 0 && k >= 0 && k < static_cast<int64_t>(in->size()) &&
+      target->back() == -1 &&
+      std::all_of(target->begin(), target->end() - 1, [](int64_t d) { return d == 0; })) {
+    ImportOp op = MakeOp(s, OpKind::kFlatten, In(n, 0),
+                         FlattenAttrs{.start_dim = k, .end_dim = -1}.ToAttrs());
+    op.functional_only = true;
+    if (k + 1 == static_cast<int64_t>(in->size())) op.alias = true;  // flattens one dim: no-op
+    return op;
+  }
+  bool static_in = in != nullptr;
+  for (int64_t d = 0; static_in && d < static_cast<int64_t>(in->size()); ++d) {
+    static_in = (*in)[d] >= 0;
+  }
+  if (!static_in) return Unsupported(n, "a Reshape needs its input's static shape");
+  // The output shape: 0 copies the input's dim (unless allowzero), -1 takes the rest.
+  Shape out;
+  int64_t known = 1, infer = -1;
+  const std::vector<int64_t>& dims = *target;
+  for (size_t i = 0; i < dims.size(); ++i) {
+    int64_t d = dims[i];
+    if (d == 0 && allowzero == 0) {
+      if (i >= in->size()) return InvalidNode(n, "0 copies a dimension the input does not have");
+      d = (*in)[i];
+    }
+    if (d == -1 && infer < 0) {
+      infer = static_cast<int64_t>(i);
+      out.push_back(1);
+      continue;
+    }
+    if (d < 0 || d > (int64_t{1} << 40) || (d > 0 && known > (int64_t{1} << 40) / d)) {
+      return InvalidNode(n, absl::StrCat("invalid target dimension ", d));
+    }
+    known *= d;
+    out.push_back(d);
+  }
+  int64_t numel = 1;
+  for (int64_t d : *in) {
+    if (d > 0 && numel > (int64_t{1} << 40) / d) return Unsupported(n, "the input is too large");
+    numel *= d;
+  }
+  if (infer >= 0) {
+    if (known == 0 || numel % known != 0) return InvalidNode(n, "cannot infer the -1 dimension");
+    out[infer] = numel / known;
+  }
+  if (NumElements(out) != numel) {
+    return InvalidNode(
+        n, absl::StrCat("cannot reshape ", ShapeToString(*in), " to ", ShapeToString(out)));
+  }
+  if (out == *in) {
+    ImportOp op = MakeOp(s, OpKind::kIdentity, In(n, 0));
+    op.alias = true;
+    return op;
+  }
+  // out = in[:start] + [prod(in[start:rank - tail])] + in[rank - tail:], a torch.flatten.
+  const int64_t rank_in = static_cast<int64_t>(in->size()),
+                rank_out = static_cast<int64_t>(out.size());
+  if (rank_out < rank_in) {
+    int64_t start = 0;
+    while (start < rank_out - 1 && (*in)[start] == out[start]) ++start;
+    for (int64_t tail = rank_out - start - 1; tail >= 0; --tail) {
+      bool ok = true;
+      for (int64_t j = 1; j <= tail; ++j) ok = ok && (*in)[rank_in - j] == out[rank_out - j];
+      int64_t merged = 1;
+      for (int64_t d = start; d < rank_in - tail; ++d) merged *= (*in)[d];
+      if (ok && start + 1 + tail == rank_out && merged == out[start]) {
+        ImportOp op = MakeOp(s, OpKind::kFlatten, In(n, 0),
+                             FlattenAttrs{.start_dim = start, .end_dim = -(tail + 1)}.ToAttrs());
+        op.functional_only = true;
+        return op;
+      }
+    }
+  }
+  return Unsupported(n, absl::StrCat("only Reshapes that flatten adjacent dims are supported (",
+                                     ShapeToString(*in), " -> ", ShapeToString(out), ")"));
+}
+
+MatchResult MatchAdd(const OnnxGraph& g, int anchor) {
+  Subgraph s(g, anchor);
+  const onnx::NodeProto& n = s.anchor();
+  if (n.input_size() != 2) return InvalidNode(n, "Add needs two inputs");
+  for (int i = 0; i < 2; ++i) {
+    if (!IsGraphValue(g, In(n, i))) {
+      return Unsupported(n, absl::StrCat("Add with a constant operand ('", In(n, i),
+                                         "') is only supported as a Linear's bias"));
+    }
+  }
+  ImportOp op = MakeOp(s, OpKind::kAdd, In(n, 0));
+  op.inputs.push_back(In(n, 1));
+  return op;
+}
+
+MatchResult MatchConcat(const OnnxGraph& g, int anchor) {
+  Subgraph s(g, anchor);
+  const onnx::NodeProto& n = s.anchor();
+  if (n.input_size() < 1) return InvalidNode(n, "Concat needs inputs");
+  const onnx::AttributeProto* axis = FindAttr(n, "axis");
+  if (axis == nullptr) return InvalidNode(n, "attribute 'axis' is required");
+  SP_ASSIGN_OR_RETURN(int64_t dim, IntAttr(n, "axis", 0));
+  for (int i = 0; i < n.input_size(); ++i) SP_RETURN_IF_ERROR(RequireGraphValue(g, n, i));
+  ImportOp op = MakeOp(s, OpKind::kCat, In(n, 0), {{"dim", dim}});
+  op.inputs.assign(n.input().begin(), n.input().end());
+  return op;
+}
+
+MatchResult MatchIdentity(const OnnxGraph& g, int anchor) {
+  Subgraph s(g, anchor);
+  const onnx::NodeProto& n = s.anchor();
+  SP_RETURN_IF_ERROR(RequireGraphValue(g, n, 0));
+  if (n.op_type() == "Dropout") {
+    SP_RETURN_IF_ERROR(RequireUnusedOutput(g, n, 1));  // mask
+    if (n.input_size() >= 3 && !In(n, 2).empty()) {
+      const OnnxConstant* training = g.Constant(In(n, 2));
+      if (training == nullptr || training->tensor.dtype() != DType::kBool ||
+          training->tensor.numel() != 1 || training->tensor.data<bool>()[0]) {
+        return Unsupported(n, "training-mode Dropout is not supported");
+      }
+    }
+  }
+  ImportOp op = MakeOp(s, OpKind::kIdentity, In(n, 0));
+  op.alias = true;
+  return op;
+}
+
+}  // namespace structprune::internal

@@ -1,0 +1,86 @@
+// THE table of ONNX forms the importer understands, in priority order: for one anchor op the
+// longer (decomposed) forms come before the forms they contain. Adding a form is one row here
+// and its matcher in import_*.cc.
+#include <algorithm>
+#include <set>
+
+#include "absl/strings/str_join.h"
+#include "graph/onnx/import_patterns.h"
+
+namespace structprune::internal {
+namespace {
+
+constexpr ImportPattern kPatterns[] = {
+    // LSTM stacks, matched first: Transpose? -> LSTM -> Squeeze(1) [-> LSTM -> Squeeze]*
+    // -> Transpose?, Concat of each layer's Y_h / Y_c, zero initial states (Expand of zeros).
+    {"LSTM", "LSTM layers -> nn.LSTM (num_layers, batch_first)", true, &MatchLstm},
+
+    // Layers.
+    {"Gemm", "Gemm(x, B, C) -> nn.Linear (alpha, beta, transB folded into the weight)", false,
+     &MatchGemm},
+    {"Add", "Add(MatMul(x, W), b) -> nn.Linear", false, &MatchMatMulAdd},
+    {"MatMul", "MatMul(x, W) -> nn.Linear(bias=False)", false, &MatchMatMul},
+    {"Conv", "Conv (2-D, symmetric pads) -> nn.Conv2d", false, &MatchConv},
+    {"BatchNormalization", "BatchNormalization (inference) -> nn.BatchNorm2d", false,
+     &MatchBatchNorm},
+    {"LayerNormalization", "LayerNormalization -> nn.LayerNorm", false, &MatchLayerNorm},
+    {"Add", "Add(Mul(Div(Sub(x, ReduceMean), Sqrt(Add(ReduceMean(Pow), eps))), w), b) -> LayerNorm",
+     false, &MatchDecomposedLayerNorm},
+    {"Mul", "Mul(Div(...), w) -> nn.LayerNorm(bias=False)", false, &MatchDecomposedLayerNorm},
+    {"Div", "Div(Sub(x, ReduceMean), Sqrt(...)) -> LayerNorm(elementwise_affine=False)", false,
+     &MatchDecomposedLayerNorm},
+
+    // Pools and shape ops.
+    {"MaxPool", "MaxPool -> MaxPool2d / max_pool2d", false, &MatchMaxPool},
+    {"AveragePool", "[Pad ->] AveragePool -> AvgPool2d / avg_pool2d", false, &MatchAveragePool},
+    {"GlobalAveragePool", "GlobalAveragePool -> AdaptiveAvgPool2d(1)", false, &MatchGlobalPool},
+    {"GlobalMaxPool", "GlobalMaxPool -> AdaptiveMaxPool2d(1)", false, &MatchGlobalPool},
+    {"Flatten", "Flatten(axis=1) -> Flatten / flatten", false, &MatchFlatten},
+    {"Reshape", "Reshape that merges adjacent dims -> flatten", false, &MatchReshape},
+    {"Concat", "Concat -> cat", false, &MatchConcat},
+    {"Identity", "Identity -> its input", false, &MatchIdentity},
+    {"Dropout", "Dropout (inference) -> its input", false, &MatchIdentity},
+
+    // Activations as PyTorch 1.13 writes them (decomposed forms first).
+    {"Mul", "Mul(x, Sigmoid(x)) -> SiLU", false, &MatchSilu},
+    {"Mul", "Mul(x, Tanh(Softplus(x))) -> Mish", false, &MatchMish},
+    {"Mul", "Mul(x, HardSigmoid(x)) -> Hardswish", false, &MatchHardswishMul},
+    {"Mul", "Mul(Mul(x, Add(Erf(Div(x, sqrt 2)), 1)), 0.5) -> GELU", false, &MatchGeluErf},
+    {"Mul", "0.5 x (1 + Tanh(sqrt(2/pi) (x + 0.044715 x^3))) -> GELU(approximate='tanh')", false,
+     &MatchGeluTanh},
+    {"Div", "Div(x, Add(Abs(x), 1)) -> Softsign", false, &MatchSoftsignDiv},
+    {"Div", "Div(Softplus(Mul(x, beta)), beta) -> Softplus(beta)", false, &MatchSoftplusBeta},
+    {"Log", "Log(Sigmoid(x)) -> LogSigmoid", false, &MatchLogSigmoidLog},
+    {"Neg", "Neg(Softplus(Neg(x))) -> LogSigmoid", false, &MatchLogSigmoidNeg},
+    {"Sub", "Sub(x, Tanh(x)) -> Tanhshrink", false, &MatchTanhshrink},
+    {"Where", "Where(Or(Greater(x, l), Less(x, -l)), x, 0) -> Hardshrink", false,
+     &MatchHardshrinkWhere},
+    {"Clip", "Clip(Relu(x), 0, 6) -> relu6", false, &MatchReluClip},
+    {"Clip", "Clip(x, min, max) -> ReLU6 / Hardtanh / ReLU", false, &MatchClip},
+    {"PRelu", "PRelu(x, slope per channel) -> PReLU", false, &MatchPRelu},
+    {"Relu", "Relu -> ReLU", false, &MatchSimpleActivation},
+    {"LeakyRelu", "LeakyRelu -> LeakyReLU", false, &MatchSimpleActivation},
+    {"Sigmoid", "Sigmoid -> Sigmoid", false, &MatchSimpleActivation},
+    {"HardSigmoid", "HardSigmoid(1/6, 0.5) -> Hardsigmoid", false, &MatchSimpleActivation},
+    {"HardSwish", "HardSwish -> Hardswish", false, &MatchSimpleActivation},
+    {"Tanh", "Tanh -> Tanh", false, &MatchSimpleActivation},
+    {"Elu", "Elu -> ELU", false, &MatchSimpleActivation},
+    {"Celu", "Celu -> CELU", false, &MatchSimpleActivation},
+    {"Selu", "Selu -> SELU", false, &MatchSimpleActivation},
+    {"Softplus", "Softplus -> Softplus", false, &MatchSimpleActivation},
+    {"Softsign", "Softsign -> Softsign", false, &MatchSimpleActivation},
+    {"Shrink", "Shrink(bias=0) -> Hardshrink", false, &MatchSimpleActivation},
+    {"Add", "Add(a, b) -> add", false, &MatchAdd},
+};
+
+}  // namespace
+
+absl::Span<const ImportPattern> ImportPatterns() { return kPatterns; }
+
+std::string SupportedOnnxOpList() {
+  std::set<std::string> ops;
+  for (const ImportPattern& p : kPatterns) ops.insert(p.anchor_op);
+  return absl::StrJoin(ops, ", ");
+}
+
+}  // namespace structprune::internal

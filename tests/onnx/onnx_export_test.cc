@@ -1,0 +1,225 @@
+// ExportOnnx: the result passes onnx::checker, names initializers by FQN, keeps the model's
+// input/output names, and imports back to the same modules computing the same outputs.
+#include "graph/onnx_export.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <onnx/checker.h>
+#include <onnx/onnx_pb.h>
+
+#include <set>
+
+#include "core/rng.h"
+#include "graph/builder.h"
+#include "graph/interpreter.h"
+#include "graph/onnx_import.h"
+#include "ops/linear.h"
+#include "tests/onnx/onnx_fixtures.h"
+#include "tests/testing/golden.h"
+#include "tests/testing/models.h"
+#include "tests/testing/status_matchers.h"
+
+namespace structprune {
+namespace {
+
+using ::structprune::testing::AllClose;
+using ::structprune::testing::LoadOnnxCase;
+using ::structprune::testing::OnnxCase;
+using ::structprune::testing::OnnxCaseNames;
+using ::structprune::testing::OnnxModelPath;
+using ::structprune::testing::StatusIs;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+
+// FQN -> (module kind, shape) for every parameter and buffer.
+std::map<std::string, std::pair<OpKind, Shape>> Tensors(const GraphModule& m) {
+  std::map<std::string, std::pair<OpKind, Shape>> out;
+  for (const auto& [fqn, module] : m.root().NamedModules()) {
+    const std::string prefix = fqn.empty() ? "" : fqn + ".";
+    for (const auto& [name, t] : module->parameters())
+      out[prefix + name] = {module->kind(), t.shape()};
+    for (const auto& [name, t] : module->buffers())
+      out[prefix + name] = {module->kind(), t.shape()};
+  }
+  return out;
+}
+
+// ONNX has one form for RReLU (eval) and LeakyReLU: the round trip reads back the latter.
+std::string Normalized(absl::string_view name) {
+  if (name == "rrelu") return "leaky_relu";
+  if (name == "RReLU") return "LeakyReLU";
+  return std::string(name);
+}
+
+std::vector<std::string> FunctionTargets(const GraphModule& m) {
+  std::vector<std::string> out;
+  for (const Node* n : m.graph().nodes()) {
+    if (n->kind() == NodeKind::kCallFunction) out.push_back(Normalized(n->target()));
+  }
+  return out;
+}
+
+std::map<std::string, std::string> ModuleKinds(const GraphModule& m) {
+  std::map<std::string, std::string> out;
+  for (const auto& [fqn, module] : m.root().NamedModules()) {
+    out[fqn] = Normalized(OpName(module->kind()));
+  }
+  return out;
+}
+
+// Exports, checks the bytes with onnx::checker and the initializer names, imports them back
+// and compares tensors and outputs on `inputs`, and with `same_graph` the module kinds and
+// function calls too (not for a model with a module it never calls, which ONNX cannot hold, or
+// one returning a tuple, which comes back as its items).
+void ExpectRoundTrip(const GraphModule& model, const std::vector<Tensor>& inputs,
+                     const OnnxExportOptions& options, bool same_graph = true) {
+  std::vector<Shape> shapes;
+  for (const Tensor& t : inputs) shapes.push_back(t.shape());
+  SP_ASSERT_OK_AND_ASSIGN(std::string bytes, ExportOnnxToBytes(model, shapes, options));
+  onnx::ModelProto proto;
+  ASSERT_TRUE(proto.ParseFromString(bytes));
+  EXPECT_NO_THROW(onnx::checker::check_model(proto));
+  const auto tensors = Tensors(model);
+  for (const onnx::TensorProto& init : proto.graph().initializer()) {
+    EXPECT_TRUE(tensors.contains(init.name())) << "initializer '" << init.name() << "' is no FQN";
+  }
+  SP_ASSERT_OK_AND_ASSIGN(OnnxModel back, ImportOnnxFromBytes(bytes));
+  EXPECT_EQ(Tensors(back.model), tensors);
+  if (same_graph) {
+    EXPECT_EQ(FunctionTargets(back.model), FunctionTargets(model));
+    EXPECT_EQ(ModuleKinds(back.model), ModuleKinds(model));
+  }
+  if (!options.input_names.empty()) EXPECT_EQ(back.input_names, options.input_names);
+  if (!options.output_names.empty()) EXPECT_EQ(back.output_names, options.output_names);
+  EXPECT_EQ(back.opset, options.opset);
+  SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> expected, RunModel(model, inputs));
+  SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> actual, RunModel(back.model, inputs));
+  ASSERT_EQ(actual.size(), expected.size());
+  for (size_t i = 0; i < actual.size(); ++i) {
+    // Same weights and kernels; only a decomposed form (LayerNorm before opset 17, LogSigmoid as
+    // -softplus(-x)) may round differently.
+    EXPECT_TRUE(AllClose(actual[i], expected[i], 1e-5, 1e-5)) << "output " << i;
+  }
+}
+
+class OnnxRoundTripTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(OnnxRoundTripTest, ImportExportImportKeepsModulesNamesAndOutputs) {
+  SP_ASSERT_OK_AND_ASSIGN(OnnxModel m, ImportOnnx(OnnxModelPath(GetParam())));
+  SP_ASSERT_OK_AND_ASSIGN(OnnxCase c, LoadOnnxCase(GetParam()));
+  OnnxExportOptions options = ExportOptionsFor(m);
+  for (int64_t opset : {m.opset, int64_t{13}, int64_t{17}}) {
+    SCOPED_TRACE(absl::StrCat("opset ", opset));
+    options.opset = opset;
+    ExpectRoundTrip(m.model, c.inputs, options);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, OnnxRoundTripTest, ::testing::ValuesIn(OnnxCaseNames()));
+
+TEST(OnnxExport, SeedNetworksRoundTrip) {
+  Rng rng(3);
+  struct Case {
+    const char* name;
+    absl::StatusOr<GraphModule> model;
+    Shape input;
+    bool same_graph = true;
+  };
+  Case cases[] = {
+      {"SimpleLinear", testing::SimpleLinear(1), {4, 7}},
+      {"LinearActivationFunctional", testing::LinearActivationFunctional(1), {4, 7}, false},
+      {"Conv2dActivation", testing::Conv2dActivation(4, 1), {1, 1, 14, 12}},
+      {"Conv2dPool", testing::Conv2dPool(4, 1), {1, 1, 11, 12}},
+      {"Conv2dPoolFlattenFunctional", testing::Conv2dPoolFlattenFunctional(1), {2, 1, 28, 28}},
+      {"LSTMLinearModel", testing::LSTMLinearModel(8, 8, 4, 2, 1), {5, 2, 8}},
+      {"LSTMLayerNormLinearModel",
+       testing::LSTMLayerNormLinearModel(8, 8, 4, 1, 1),
+       {5, 2, 8},
+       false},
+  };
+  for (Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    ASSERT_TRUE(c.model.ok()) << c.model.status();
+    ExpectRoundTrip(*c.model, {rng.NormalTensor(c.input)}, {}, c.same_graph);
+  }
+}
+
+TEST(OnnxExport, DefaultNamesAreThePlaceholdersAndOutputIndices) {
+  SP_ASSERT_OK_AND_ASSIGN(GraphModule model, testing::LSTMLayerNormLinearModel(8, 8, 4, 1));
+  SP_ASSERT_OK_AND_ASSIGN(std::string bytes, ExportOnnxToBytes(model, {{5, 2, 8}}));
+  SP_ASSERT_OK_AND_ASSIGN(OnnxModel back, ImportOnnxFromBytes(bytes));
+  EXPECT_THAT(back.input_names, ::testing::ElementsAre("x"));
+  EXPECT_THAT(back.output_names, ::testing::ElementsAre("output_0", "output_1", "output_2"));
+  EXPECT_THAT(back.input_shapes, ::testing::ElementsAre(Shape({5, 2, 8})));
+}
+
+TEST(OnnxExport, EveryActivationInModuleAndFunctionalForm) {
+  Rng rng(5);
+  const Tensor x = rng.NormalTensor({6, 5}, 0.0f, 3.0f);
+  for (OpKind kind : AllOps()) {
+    if (!IsActivation(kind)) continue;
+    for (bool functional : {false, true}) {
+      if (functional && kind == OpKind::kPrelu) continue;  // F.prelu takes its weight as input
+      SCOPED_TRACE(absl::StrCat(OpName(kind), functional ? " (functional)" : " (module)"));
+      GraphBuilder b(1);
+      b.AddModule("fc1", LinearAttrs{.in_features = 5, .out_features = 4});
+      b.AddModule("fc2", LinearAttrs{.in_features = 4, .out_features = 3});
+      AttrMap attrs;
+      if (kind == OpKind::kPrelu) attrs = {{"num_parameters", int64_t{4}}, {"init", 0.1}};
+      if (kind == OpKind::kSoftplus) attrs = {{"beta", 2.0}};
+      if (kind == OpKind::kGelu) attrs = {{"approximate", std::string("tanh")}};
+      if (kind == OpKind::kHardtanh) attrs = {{"min_val", -0.5}, {"max_val", 2.0}};
+      if (!functional) b.AddModule("act", kind, attrs);
+      Node* h = b.Call("fc1", b.Input("x"));
+      h = functional ? b.Call(kind, h, attrs) : b.Call("act", h);
+      b.Output(b.Call("fc2", h));
+      SP_ASSERT_OK_AND_ASSIGN(GraphModule model, b.Build());
+      for (int64_t opset : {13, 17}) {
+        SCOPED_TRACE(absl::StrCat("opset ", opset));
+        OnnxExportOptions options;
+        options.opset = opset;
+        ExpectRoundTrip(model, {x}, options);
+      }
+    }
+  }
+}
+
+TEST(OnnxExport, AdaptivePoolThatDoesNotDivideIsUnimplemented) {
+  // AdaptiveAvgPool2d((2, 2)) on 5x5 has overlapping windows: no ONNX op (PyTorch refuses too).
+  SP_ASSERT_OK_AND_ASSIGN(GraphModule model, testing::Conv2dPoolFlatten());
+  EXPECT_THAT(ExportOnnxToBytes(model, {{2, 1, 28, 28}}),
+              StatusIs(absl::StatusCode::kUnimplemented,
+                       AllOf(HasSubstr("avg_pool"), HasSubstr("does not divide"))));
+}
+
+TEST(OnnxExport, BadOptionsAndShapes) {
+  SP_ASSERT_OK_AND_ASSIGN(GraphModule model, testing::SimpleLinear());
+  OnnxExportOptions names;
+  names.output_names = {"a", "b"};
+  EXPECT_THAT(ExportOnnxToBytes(model, {{4, 7}}, names),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("2 output names")));
+  OnnxExportOptions old;
+  old.opset = 12;
+  EXPECT_THAT(ExportOnnxToBytes(model, {{4, 7}}, old),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("opset 12")));
+  EXPECT_THAT(ExportOnnxToBytes(model, {{4, 6}}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("seq")));
+  EXPECT_THAT(ExportOnnx(model, {{4, 7}}, "/nonexistent/dir/m.onnx"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("/nonexistent/dir/m.onnx")));
+}
+
+TEST(OnnxExport, OutputThatIsAnInputOrRepeatedGetsAnIdentity) {
+  GraphBuilder b;
+  b.AddModule("fc", LinearAttrs{.in_features = 3, .out_features = 2});
+  Node* x = b.Input("x");
+  Node* y = b.Call("fc", x);
+  b.Output({y, x, y});
+  SP_ASSERT_OK_AND_ASSIGN(GraphModule model, b.Build());
+  OnnxExportOptions options;
+  options.output_names = {"y", "x_again", "y_again"};
+  Rng rng(1);
+  ExpectRoundTrip(model, {rng.NormalTensor({2, 3})}, options);
+}
+
+}  // namespace
+}  // namespace structprune

@@ -17,6 +17,43 @@ std::string VerifyResult::ToString() const {
                          max_abs_diff, output_scale);
 }
 
+absl::StatusOr<std::vector<Tensor>> RestrictToKept(std::vector<Tensor> outputs, const PruneReport& report) {
+  for (const OutputChange& change : report.output_changes) {
+    if (change.output_index < 0 || change.output_index >= static_cast<int64_t>(outputs.size())) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("output change names output ", change.output_index));
+    }
+    Tensor& t = outputs[change.output_index];
+    const int64_t dim = change.dim < 0 ? change.dim + t.dim() : change.dim;
+    if (dim < 0 || dim >= t.dim()) {
+      return absl::InvalidArgumentError(absl::StrCat("output change names dim ", change.dim));
+    }
+    if (change.keep_per_slice.empty()) {
+      SP_ASSIGN_OR_RETURN(t, SelectAlongDim(t, dim, change.keep));
+      continue;
+    }
+    if (dim == 0 || static_cast<int64_t>(change.keep_per_slice.size()) != t.size(0)) {
+      return absl::InvalidArgumentError("keep_per_slice does not match dim 0");
+    }
+    Tensor stacked;
+    for (int64_t i = 0; i < t.size(0); ++i) {
+      SP_ASSIGN_OR_RETURN(Tensor slice, SelectAlongDim(t, 0, {i}));
+      SP_ASSIGN_OR_RETURN(slice, SelectAlongDim(slice, dim, change.keep_per_slice[i]));
+      if (!stacked.defined()) {
+        Shape shape = slice.shape();
+        shape[0] = t.size(0);
+        stacked = Tensor::Zeros(shape);
+      }
+      if (slice.numel() * t.size(0) != stacked.numel()) {
+        return absl::InvalidArgumentError("slices keep different counts");
+      }
+      std::copy_n(slice.data<float>(), slice.numel(), stacked.data<float>() + i * slice.numel());
+    }
+    t = stacked;
+  }
+  return outputs;
+}
+
 absl::StatusOr<VerifyResult> VerifyEquivalence(const GraphModule& masked, const GraphModule& pruned,
                                                const std::vector<Shape>& input_shapes,
                                                const PruneReport& report, VerifyOptions options) {
@@ -32,33 +69,7 @@ absl::StatusOr<VerifyResult> VerifyEquivalence(const GraphModule& masked, const 
     if (a.size() != b.size()) {
       return absl::InvalidArgumentError(absl::StrCat("masked model has ", a.size(), " outputs, pruned ", b.size()));
     }
-    for (const OutputChange& change : report.output_changes) {
-      if (change.output_index < 0 || change.output_index >= static_cast<int64_t>(a.size())) continue;
-      Tensor& t = a[change.output_index];
-      const int64_t dim = change.dim < 0 ? change.dim + t.dim() : change.dim;
-      if (dim < 0 || dim >= t.dim()) continue;
-      if (change.keep_per_slice.empty()) {
-        SP_ASSIGN_OR_RETURN(t, SelectAlongDim(t, dim, change.keep));
-        continue;
-      }
-      // Slice i of dim 0 keeps its own entries; all keep the same count.
-      if (dim == 0 || static_cast<int64_t>(change.keep_per_slice.size()) != t.size(0)) continue;
-      Tensor stacked;
-      for (int64_t i = 0; i < t.size(0); ++i) {
-        SP_ASSIGN_OR_RETURN(Tensor slice, SelectAlongDim(t, 0, {i}));
-        SP_ASSIGN_OR_RETURN(slice, SelectAlongDim(slice, dim, change.keep_per_slice[i]));
-        if (!stacked.defined()) {
-          Shape shape = slice.shape();
-          shape[0] = t.size(0);
-          stacked = Tensor::Zeros(shape);
-        }
-        if (slice.numel() * t.size(0) != stacked.numel()) {
-          return absl::InvalidArgumentError(absl::StrCat("output ", change.output_index, ": slices keep different counts"));
-        }
-        std::copy_n(slice.data<float>(), slice.numel(), stacked.data<float>() + i * slice.numel());
-      }
-      t = stacked;
-    }
+    SP_ASSIGN_OR_RETURN(a, RestrictToKept(std::move(a), report));
     for (size_t i = 0; i < a.size(); ++i) {
       if (a[i].shape() != b[i].shape()) {
         return absl::InvalidArgumentError(absl::StrCat("output ", i, ": masked ", ShapeToString(a[i].shape()),

@@ -24,6 +24,11 @@ struct VerifyResult {
   std::string ToString() const;
 };
 
+// The masked model's outputs restricted to what the pruned model keeps: every output listed
+// in `report.output_changes` loses the pruned channels. InvalidArgument for a change that does
+// not fit the outputs.
+absl::StatusOr<std::vector<Tensor>> RestrictToKept(std::vector<Tensor> masked_outputs, const PruneReport& report);
+
 // Runs `masked` and `pruned` on the same standard-normal inputs of `input_shapes`. Outputs
 // listed in `report.output_changes` are compared on their kept channels. InvalidArgument
 // when a model cannot run on those shapes or outputs differ in shape unexplained.

@@ -93,44 +93,10 @@ absl::Status PrepareAndMask(const MaskedCase& c, GraphModule& model, KeepMasksPr
   return absl::OkStatus();
 }
 
-// PyTorch's masked outputs restricted as `report.output_changes` says the pruned model's
-// outputs are (the same rule as pruning/verify.cc).
+// PyTorch's masked outputs restricted as `report.output_changes` says the pruned model's are.
 absl::StatusOr<std::vector<Tensor>> ExpectedAfterPrune(std::vector<Tensor> outputs,
                                                        const PruneReport& report) {
-  for (const OutputChange& change : report.output_changes) {
-    if (change.output_index < 0 || change.output_index >= static_cast<int64_t>(outputs.size())) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("output change names output ", change.output_index));
-    }
-    Tensor& t = outputs[change.output_index];
-    const int64_t dim = change.dim < 0 ? change.dim + t.dim() : change.dim;
-    if (dim < 0 || dim >= t.dim()) {
-      return absl::InvalidArgumentError(absl::StrCat("output change names dim ", change.dim));
-    }
-    if (change.keep_per_slice.empty()) {
-      SP_ASSIGN_OR_RETURN(t, SelectAlongDim(t, dim, change.keep));
-      continue;
-    }
-    if (dim == 0 || static_cast<int64_t>(change.keep_per_slice.size()) != t.size(0)) {
-      return absl::InvalidArgumentError("keep_per_slice does not match dim 0");
-    }
-    Tensor stacked;
-    for (int64_t i = 0; i < t.size(0); ++i) {
-      SP_ASSIGN_OR_RETURN(Tensor slice, SelectAlongDim(t, 0, {i}));
-      SP_ASSIGN_OR_RETURN(slice, SelectAlongDim(slice, dim, change.keep_per_slice[i]));
-      if (!stacked.defined()) {
-        Shape shape = slice.shape();
-        shape[0] = t.size(0);
-        stacked = Tensor::Zeros(shape);
-      }
-      if (slice.numel() * t.size(0) != stacked.numel()) {
-        return absl::InvalidArgumentError("slices keep different counts");
-      }
-      std::copy_n(slice.data<float>(), slice.numel(), stacked.data<float>() + i * slice.numel());
-    }
-    t = stacked;
-  }
-  return outputs;
+  return RestrictToKept(std::move(outputs), report);
 }
 
 float MaxAbsDiff(const std::vector<Tensor>& actual, const std::vector<Tensor>& expected) {

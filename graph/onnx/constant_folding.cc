@@ -117,28 +117,12 @@ absl::StatusOr<Tensor> ConstantValue(const onnx::NodeProto& node) {
 }
 
 absl::StatusOr<Tensor> CastTo(const onnx::NodeProto& node, const Tensor& src, int64_t to) {
-  using T = onnx::TensorProto;
-  DType dtype;
-  switch (to) {
-    case T::FLOAT:
-    case T::DOUBLE:
-    case T::FLOAT16:
-      dtype = DType::kFloat32;
-      break;
-    case T::BOOL:
-      dtype = DType::kBool;
-      break;
-    case T::INT64:
-    case T::INT32:
-    case T::INT16:
-    case T::INT8:
-    case T::UINT8:
-      dtype = DType::kInt64;
-      break;
-    default:
-      return absl::UnimplementedError(absl::StrCat(NodeLabel(node), ": cast to ",
-                                                   TensorProtoTypeName(static_cast<int32_t>(to))));
+  const std::optional<DType> held = DTypeForTensorProtoType(static_cast<int32_t>(to));
+  if (!held) {
+    return absl::UnimplementedError(absl::StrCat(NodeLabel(node), ": cast to ",
+                                                 TensorProtoTypeName(static_cast<int32_t>(to))));
   }
+  const DType dtype = *held;
   Tensor out = Tensor::Zeros(src.shape(), dtype);
   for (int64_t i = 0; i < src.numel(); ++i) {
     double v = src.dtype() == DType::kFloat32 ? src.data<float>()[i]

@@ -178,6 +178,29 @@ absl::StatusOr<std::unique_ptr<onnx::ModelProto>> ParseModelProto(absl::string_v
   return model;
 }
 
+std::optional<DType> DTypeForTensorProtoType(int32_t data_type) {
+  using T = onnx::TensorProto;
+  switch (data_type) {
+    case T::FLOAT:
+    case T::DOUBLE:
+    case T::FLOAT16:
+      return DType::kFloat32;
+    case T::BOOL:
+      return DType::kBool;
+    case T::INT64:
+    case T::INT32:
+    case T::INT16:
+    case T::INT8:
+    case T::UINT64:
+    case T::UINT32:
+    case T::UINT16:
+    case T::UINT8:
+      return DType::kInt64;
+    default:
+      return std::nullopt;
+  }
+}
+
 std::string TensorProtoTypeName(int32_t data_type) {
   if (onnx::TensorProto::DataType_IsValid(data_type)) {
     return onnx::TensorProto::DataType_Name(static_cast<onnx::TensorProto::DataType>(data_type));
@@ -204,30 +227,12 @@ absl::StatusOr<Tensor> TensorFromProto(const onnx::TensorProto& proto, absl::str
     shape.push_back(d);
   }
   const int32_t type = proto.data_type();
-  DType dtype;
-  switch (type) {
-    case T::FLOAT:
-    case T::DOUBLE:
-    case T::FLOAT16:
-      dtype = DType::kFloat32;
-      break;
-    case T::BOOL:
-      dtype = DType::kBool;
-      break;
-    case T::INT64:
-    case T::INT32:
-    case T::INT16:
-    case T::INT8:
-    case T::UINT64:
-    case T::UINT32:
-    case T::UINT16:
-    case T::UINT8:
-      dtype = DType::kInt64;
-      break;
-    default:
-      return absl::UnimplementedError(
-          absl::StrCat(what, ": element type ", TensorProtoTypeName(type), " is not supported"));
+  const std::optional<DType> held = DTypeForTensorProtoType(type);
+  if (!held) {
+    return absl::UnimplementedError(
+        absl::StrCat(what, ": element type ", TensorProtoTypeName(type), " is not supported"));
   }
+  const DType dtype = *held;
   // Count the elements actually present before allocating: the file bounds the allocation.
   int64_t present;
   const bool raw = proto.has_raw_data();

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,9 @@ absl::StatusOr<Tensor> TensorFromProto(const onnx::TensorProto& proto, absl::str
 void TensorToProto(const Tensor& tensor, const std::string& name, onnx::TensorProto& proto);
 // "FLOAT", "INT64", ... for messages.
 std::string TensorProtoTypeName(int32_t data_type);
+// The dtype an ONNX element type is held in (floats -> float32, integers -> int64, BOOL ->
+// bool); nullopt for types we do not read (STRING, complex, ...).
+std::optional<DType> DTypeForTensorProtoType(int32_t data_type);
 
 // Input / output `i` of `node`; "" (an absent optional value) when it has fewer. The importer
 // reads nodes only through these: a hostile file's node may lack any input or output.

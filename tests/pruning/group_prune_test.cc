@@ -10,6 +10,7 @@
 #include "pruning/verify.h"
 #include "tests/testing/prune_helpers.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/zoo_models.h"
 
 namespace structprune {
 namespace {
@@ -25,25 +26,18 @@ Conv2dAttrs Conv(int64_t in, int64_t out, int64_t k = 3, int64_t groups = 1) {
           .groups = groups};
 }
 
-// Random running statistics so BatchNorm is not the identity.
-void AddBn(GraphBuilder& b, const std::string& fqn, int64_t c) {
-  Module* m = b.AddModule(fqn, OpKind::kBatchNorm2d, {{"num_features", c}});
-  m->SetParameter("weight", b.rng().UniformTensor({c}, 0.5f, 1.5f));
-  m->SetParameter("bias", b.rng().UniformTensor({c}, -0.5f, 0.5f));
-  m->SetBuffer("running_mean", b.rng().UniformTensor({c}, -0.3f, 0.3f));
-  m->SetBuffer("running_var", b.rng().UniformTensor({c}, 0.5f, 2.0f));
-}
+using ::structprune::testing::AddRandomBatchNorm;
 
 // stem -> bn -> relu -> [conv_a -> bn_a -> relu -> conv_b -> bn_b] + identity -> relu
 //   -> pool -> flatten -> fc
 absl::StatusOr<GraphModule> ResidualNet() {
   GraphBuilder b(3);
   b.AddModule("stem", Conv(3, 8));
-  AddBn(b, "bn", 8);
+  AddRandomBatchNorm(b, "bn", 8);
   b.AddModule("conv_a", Conv(8, 8));
-  AddBn(b, "bn_a", 8);
+  AddRandomBatchNorm(b, "bn_a", 8);
   b.AddModule("conv_b", Conv(8, 8));
-  AddBn(b, "bn_b", 8);
+  AddRandomBatchNorm(b, "bn_b", 8);
   b.AddModule("pool", OpKind::kAdaptiveAvgPool2d, {{"output_size", std::vector<int64_t>{1, 1}}});
   b.AddModule("fc", LinearAttrs{.in_features = 8, .out_features = 3});
   Node* x = b.Call(OpKind::kRelu, b.Call("bn", b.Call("stem", b.Input("x"))));

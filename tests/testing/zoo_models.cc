@@ -12,6 +12,16 @@
 #include "ops/pooling.h"
 
 namespace structprune::testing {
+
+void AddRandomBatchNorm(GraphBuilder& b, const std::string& fqn, int64_t c, double eps) {
+  Module* m = b.AddModule(fqn, OpKind::kBatchNorm2d, BatchNorm2dAttrs{.num_features = c, .eps = eps}.ToAttrs());
+  if (m == nullptr) return;  // the builder recorded the error
+  m->SetParameter("weight", b.rng().UniformTensor({c}, 0.5f, 1.5f));
+  m->SetParameter("bias", b.rng().UniformTensor({c}, -0.5f, 0.5f));
+  m->SetBuffer("running_mean", b.rng().UniformTensor({c}, -0.3f, 0.3f));
+  m->SetBuffer("running_var", b.rng().UniformTensor({c}, 0.5f, 2.0f));
+}
+
 namespace {
 
 // c / width_divisor, checked once against the network's narrowest layer.
@@ -45,17 +55,6 @@ Conv2dAttrs Conv(int64_t in, int64_t out, int64_t k, int64_t stride = 1, int64_t
           .bias = bias};
 }
 
-// BatchNorm2d(c) with random affine parameters and running statistics, so it is not the
-// identity (tests/pruning/group_prune_test.cc's AddBn).
-void AddBn(GraphBuilder& b, const std::string& fqn, int64_t c, double eps = 1e-5) {
-  Module* m = b.AddModule(fqn, OpKind::kBatchNorm2d, BatchNorm2dAttrs{.num_features = c, .eps = eps}.ToAttrs());
-  if (m == nullptr) return;  // the builder recorded the error
-  m->SetParameter("weight", b.rng().UniformTensor({c}, 0.5f, 1.5f));
-  m->SetParameter("bias", b.rng().UniformTensor({c}, -0.5f, 0.5f));
-  m->SetBuffer("running_mean", b.rng().UniformTensor({c}, -0.3f, 0.3f));
-  m->SetBuffer("running_var", b.rng().UniformTensor({c}, 0.5f, 2.0f));
-}
-
 AttrMap MaxPool(int64_t k, int64_t stride, int64_t padding, bool ceil_mode = false) {
   return MaxPool2dAttrs{.kernel_size = {k, k}, .stride = {stride, stride}, .padding = {padding, padding},
                         .ceil_mode = ceil_mode}
@@ -72,14 +71,14 @@ Node* Chain(GraphBuilder& b, Node* x, std::initializer_list<std::string> fqns) {
 // torchvision's BasicBlock(inplanes, planes, stride) at `p` ("layer2.0").
 Node* BasicBlock(GraphBuilder& b, const std::string& p, Node* x, int64_t inplanes, int64_t planes, int64_t stride) {
   b.AddModule(p + ".conv1", Conv(inplanes, planes, 3, stride, 1));
-  AddBn(b, p + ".bn1", planes);
+  AddRandomBatchNorm(b, p + ".bn1", planes);
   b.AddModule(p + ".relu", OpKind::kRelu);
   b.AddModule(p + ".conv2", Conv(planes, planes, 3, 1, 1));
-  AddBn(b, p + ".bn2", planes);
+  AddRandomBatchNorm(b, p + ".bn2", planes);
   const bool downsample = stride != 1 || inplanes != planes;
   if (downsample) {
     b.AddModule(p + ".downsample.0", Conv(inplanes, planes, 1, stride));
-    AddBn(b, p + ".downsample.1", planes);
+    AddRandomBatchNorm(b, p + ".downsample.1", planes);
   }
   Node* out = Chain(b, x, {p + ".conv1", p + ".bn1", p + ".relu", p + ".conv2", p + ".bn2"});
   Node* identity = downsample ? Chain(b, x, {p + ".downsample.0", p + ".downsample.1"}) : x;
@@ -98,7 +97,7 @@ Node* PoolFlattenFc(GraphBuilder& b, Node* x, int64_t channels, int num_classes)
 Node* ConvBnRelu6(GraphBuilder& b, const std::string& p, Node* x, int64_t in, int64_t out, int64_t k,
                   int64_t stride = 1, int64_t groups = 1) {
   b.AddModule(p + ".0", Conv(in, out, k, stride, (k - 1) / 2, false, groups));
-  AddBn(b, p + ".1", out);
+  AddRandomBatchNorm(b, p + ".1", out);
   b.AddModule(p + ".2", OpKind::kRelu6);
   return Chain(b, x, {p + ".0", p + ".1", p + ".2"});
 }
@@ -106,7 +105,7 @@ Node* ConvBnRelu6(GraphBuilder& b, const std::string& p, Node* x, int64_t in, in
 // GoogLeNet's BasicConv2d at `p`: p.conv (no bias), p.bn (eps 1e-3), F.relu.
 Node* BasicConv2d(GraphBuilder& b, const std::string& p, Node* x, int64_t in, int64_t out, int64_t k) {
   b.AddModule(p + ".conv", Conv(in, out, k, 1, k / 2));
-  AddBn(b, p + ".bn", out, 1e-3);
+  AddRandomBatchNorm(b, p + ".bn", out, 1e-3);
   return b.Call(OpKind::kRelu, Chain(b, x, {p + ".conv", p + ".bn"}));
 }
 
@@ -116,7 +115,7 @@ absl::StatusOr<GraphModule> ResNet18(int width_divisor, int num_classes, uint64_
   SP_ASSIGN_OR_RETURN(Widths w, Widths::Make("ResNet18", width_divisor, 64, num_classes));
   GraphBuilder b(seed);
   b.AddModule("conv1", Conv(3, w(64), 7, 2, 3));
-  AddBn(b, "bn1", w(64));
+  AddRandomBatchNorm(b, "bn1", w(64));
   b.AddModule("relu", OpKind::kRelu);
   b.AddModule("maxpool", OpKind::kMaxPool2d, MaxPool(3, 2, 1));
   Node* x = Chain(b, b.Input("x"), {"conv1", "bn1", "relu", "maxpool"});
@@ -138,19 +137,19 @@ absl::StatusOr<GraphModule> ResNetBottleneckBlock(int width_divisor, int num_cla
   const int64_t inplanes = w(256), width = w(128), out = w(128) * 4;
   GraphBuilder b(seed);
   b.AddModule("conv1", Conv(3, inplanes, 3, 1, 1));
-  AddBn(b, "bn1", inplanes);
+  AddRandomBatchNorm(b, "bn1", inplanes);
   b.AddModule("relu", OpKind::kRelu);
   Node* x = Chain(b, b.Input("x"), {"conv1", "bn1", "relu"});
   const std::string p = "layer2.0";
   b.AddModule(p + ".conv1", Conv(inplanes, width, 1));
-  AddBn(b, p + ".bn1", width);
+  AddRandomBatchNorm(b, p + ".bn1", width);
   b.AddModule(p + ".conv2", Conv(width, width, 3, 2, 1));
-  AddBn(b, p + ".bn2", width);
+  AddRandomBatchNorm(b, p + ".bn2", width);
   b.AddModule(p + ".conv3", Conv(width, out, 1));
-  AddBn(b, p + ".bn3", out);
+  AddRandomBatchNorm(b, p + ".bn3", out);
   b.AddModule(p + ".relu", OpKind::kRelu);
   b.AddModule(p + ".downsample.0", Conv(inplanes, out, 1, 2));
-  AddBn(b, p + ".downsample.1", out);
+  AddRandomBatchNorm(b, p + ".downsample.1", out);
   Node* y = Chain(b, x, {p + ".conv1", p + ".bn1", p + ".relu", p + ".conv2", p + ".bn2", p + ".relu",
                          p + ".conv3", p + ".bn3"});
   Node* identity = Chain(b, x, {p + ".downsample.0", p + ".downsample.1"});
@@ -183,7 +182,7 @@ absl::StatusOr<GraphModule> MobileNetV2(int width_divisor, int num_classes, uint
       const std::string project = absl::StrCat(p, ".", layer++);
       const std::string bn = absl::StrCat(p, ".", layer++);
       b.AddModule(project, Conv(hidden, oup, 1));
-      AddBn(b, bn, oup);
+      AddRandomBatchNorm(b, bn, oup);
       y = Chain(b, y, {project, bn});
       x = stride == 1 && inp == oup ? b.Add(x, y) : y;
       inp = oup;
@@ -218,7 +217,7 @@ absl::StatusOr<GraphModule> VGG11BN(int width_divisor, int num_classes, int hidd
     const std::string bn = absl::StrCat("features.", index++);
     const std::string relu = absl::StrCat("features.", index++);
     b.AddModule(conv, Conv(in, w(v), 3, 1, 1, /*bias=*/true));
-    AddBn(b, bn, w(v));
+    AddRandomBatchNorm(b, bn, w(v));
     b.AddModule(relu, OpKind::kRelu);
     x = Chain(b, x, {conv, bn, relu});
     in = w(v);
@@ -257,17 +256,17 @@ absl::StatusOr<GraphModule> FanOutNet(FanOutMerge merge, int width_divisor, int 
   const int64_t c = w(64);
   GraphBuilder b(seed);
   b.AddModule("stem", Conv(3, c, 3, 1, 1, /*bias=*/true));
-  AddBn(b, "stem_bn", c);
+  AddRandomBatchNorm(b, "stem_bn", c);
   b.AddModule("branch_a.0", Conv(c, c, 3, 1, 1, /*bias=*/true));
-  AddBn(b, "branch_a.1", c);
+  AddRandomBatchNorm(b, "branch_a.1", c);
   b.AddModule("branch_a.2", OpKind::kRelu);
   b.AddModule("branch_a.3", Conv(c, c, 3, 1, 1, /*bias=*/true));
-  AddBn(b, "branch_a.4", c);
+  AddRandomBatchNorm(b, "branch_a.4", c);
   b.AddModule("branch_b.0", Conv(c, c, 1, 1, 0, /*bias=*/true));
-  AddBn(b, "branch_b.1", c);
+  AddRandomBatchNorm(b, "branch_b.1", c);
   const int64_t merged = merge == FanOutMerge::kAdd ? c : 2 * c;
   b.AddModule("head", Conv(merged, w(128), 1, 1, 0, /*bias=*/true));
-  AddBn(b, "head_bn", w(128));
+  AddRandomBatchNorm(b, "head_bn", w(128));
   Node* x = b.Call(OpKind::kRelu, Chain(b, b.Input("x"), {"stem", "stem_bn"}));
   Node* a = Chain(b, x, {"branch_a.0", "branch_a.1", "branch_a.2", "branch_a.3", "branch_a.4"});
   Node* bb = Chain(b, x, {"branch_b.0", "branch_b.1"});

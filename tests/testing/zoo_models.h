@@ -12,11 +12,17 @@
 #define STRUCTPRUNE_TESTS_TESTING_ZOO_MODELS_H_
 
 #include <cstdint>
+#include <string>
 
 #include "absl/status/statusor.h"
+#include "graph/builder.h"
 #include "graph/graph_module.h"
 
 namespace structprune::testing {
+
+// Adds BatchNorm2d(c) at `fqn` with random affine parameters and running statistics (drawn
+// from the builder's rng), so it is not the identity.
+void AddRandomBatchNorm(GraphBuilder& b, const std::string& fqn, int64_t c, double eps = 1e-5);
 
 // torchvision.models.resnet18: conv1 (7x7 s2 p3, no bias), bn1, relu, maxpool (3, s2, p1),
 // layer1..layer4 of two BasicBlocks each (conv1/bn1/relu/conv2/bn2, `relu` called twice;

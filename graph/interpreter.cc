@@ -2,7 +2,12 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include <algorithm>
+#include <limits>
+
 #include "core/status_macros.h"
+#include "ops/onednn/region.h"
+#include "ops/registry.h"
 
 namespace structprune {
 
@@ -18,7 +23,9 @@ absl::StatusOr<std::unique_ptr<Interpreter>> Interpreter::Create(const GraphModu
                                                    " input(s), got ", interp->input_shapes_.size(),
                                                    " input shape(s)"));
   }
+  // Pass 1: every node's shape (all validation happens here).
   absl::flat_hash_map<const Node*, int> slot_of;
+  std::vector<PlannedCall> calls;
   size_t next_input = 0;
   for (const Node* node : model.graph().nodes()) {
     const int slot = static_cast<int>(interp->infos_.size());
@@ -46,26 +53,25 @@ absl::StatusOr<std::unique_ptr<Interpreter>> Interpreter::Create(const GraphModu
         break;
       case NodeKind::kCallModule:
       case NodeKind::kCallFunction: {
-        const Module* module = nullptr;
-        OpCall call{.kind = node->op(), .name = node->name(), .attrs = &node->attrs(),
-                    .module = nullptr, .inputs = std::move(arg_infos),
-                    .num_threads = options.num_threads,
-                    .reference_kernels = options.reference_kernels};
+        PlannedCall pc{node, nullptr,
+                       OpCall{.kind = node->op(), .name = node->name(), .attrs = &node->attrs(),
+                              .module = nullptr, .inputs = std::move(arg_infos),
+                              .num_threads = options.num_threads,
+                              .reference_kernels = options.reference_kernels},
+                       arg_slots, slot};
         if (node->kind() == NodeKind::kCallModule) {
-          module = model.root().FindModule(node->target());
-          call.name = node->target();
-          call.attrs = &module->attrs();
-          call.module = module;
+          pc.module = model.root().FindModule(node->target());
+          pc.call.name = node->target();
+          pc.call.attrs = &pc.module->attrs();
+          pc.call.module = pc.module;
         }
         const OpDef* def = FindOpDef(node->op());
         if (def == nullptr || def->infer == nullptr || def->create == nullptr) {
           return absl::UnimplementedError(
               absl::StrCat("node '", node->name(), "': ", OpName(node->op()), " cannot run"));
         }
-        SP_ASSIGN_OR_RETURN(info, def->infer(call));
-        SP_ASSIGN_OR_RETURN(std::unique_ptr<Kernel> kernel, def->create(call));
-        buffer = Value::Allocate(info);
-        interp->steps_.push_back(Step{node, module, std::move(kernel), arg_slots, slot});
+        SP_ASSIGN_OR_RETURN(info, def->infer(pc.call));
+        calls.push_back(std::move(pc));
         break;
       }
     }
@@ -75,8 +81,132 @@ absl::StatusOr<std::unique_ptr<Interpreter>> Interpreter::Create(const GraphModu
     interp->slot_by_name_[node->name()] = interp->names_.size();
     interp->names_.push_back(node->name());
   }
+  // Pass 2: kernels, fused regions where oneDNN can take a run of nodes.
+  interp->plan_only_ = options.plan_only;
+  if (!options.plan_only) SP_RETURN_IF_ERROR(interp->BuildSteps(calls, options));
   interp->values_ = interp->buffers_;
   return interp;
+}
+
+absl::Status Interpreter::BuildSteps(const std::vector<PlannedCall>& calls,
+                                     const InterpreterOptions& options) {
+  std::vector<std::pair<size_t, size_t>> regions;
+  if (options.fuse && !options.reference_kernels) {
+    std::vector<bool> eligible(calls.size());
+    for (size_t i = 0; i < calls.size(); ++i) {
+      const PlannedCall& c = calls[i];
+      const ValueInfo& out = infos_[c.slot];
+      eligible[i] = (c.module == nullptr || c.module->forward_hooks().empty()) && !out.is_tuple &&
+                    internal::RegionSupports(c.call, out.shape);
+    }
+    regions = PlanRegions(calls, eligible);
+  }
+  size_t next_region = 0;
+  for (size_t i = 0; i < calls.size();) {
+    if (next_region < regions.size() && regions[next_region].first == i) {
+      const auto [begin, end] = regions[next_region++];
+      SP_ASSIGN_OR_RETURN(bool fused, AddRegionStep(calls, begin, end, options));
+      if (fused) {
+        i = end + 1;
+        continue;
+      }
+    }
+    const PlannedCall& c = calls[i++];
+    SP_ASSIGN_OR_RETURN(std::unique_ptr<Kernel> kernel, FindOpDef(c.call.kind)->create(c.call));
+    buffers_[c.slot] = Value::Allocate(infos_[c.slot]);
+    steps_.push_back(Step{c.node, c.module, std::move(kernel), c.arg_slots, c.slot});
+  }
+  return absl::OkStatus();
+}
+
+// Contiguous runs of eligible calls, cut so that only a region's last node is used outside it
+// (a contiguous run is convex, so no outside node sits between two of its nodes).
+std::vector<std::pair<size_t, size_t>> Interpreter::PlanRegions(
+    const std::vector<PlannedCall>& calls, const std::vector<bool>& eligible) const {
+  absl::flat_hash_map<const Node*, size_t> position;
+  for (size_t i = 0; i < calls.size(); ++i) position[calls[i].node] = i;
+  constexpr size_t kOutside = std::numeric_limits<size_t>::max();
+  std::vector<size_t> last_user(calls.size(), 0);  // position of the last call using it
+  for (size_t i = 0; i < calls.size(); ++i) {
+    for (const Node* user : calls[i].node->users()) {
+      auto it = position.find(user);
+      last_user[i] = std::max(last_user[i], it == position.end() ? kOutside : it->second);
+    }
+  }
+  std::vector<std::pair<size_t, size_t>> regions;
+  std::vector<int> leaving(calls.size(), 0);  // by position: escaping values whose last use it is
+  for (size_t run = 0; run < calls.size();) {
+    if (!eligible[run]) {
+      ++run;
+      continue;
+    }
+    size_t run_end = run;
+    while (run_end + 1 < calls.size() && eligible[run_end + 1]) ++run_end;
+    for (size_t start = run; start <= run_end;) {
+      // The longest region [start, j] whose only escaping value is node j's.
+      int escaping = 0;
+      size_t best = kOutside;
+      bool computes = false, best_computes = false;
+      for (size_t j = start; j <= run_end && escaping <= kMaxEscapes; ++j) {
+        escaping -= leaving[j];
+        leaving[j] = 0;
+        if (last_user[j] > j) {
+          ++escaping;
+          if (last_user[j] <= run_end) ++leaving[last_user[j]];
+        }
+        computes = computes || internal::RegionComputes(calls[j].call.kind);
+        if (escaping == 1 && last_user[j] > j) {
+          best = j;
+          best_computes = computes;
+        }
+      }
+      std::fill(leaving.begin() + start, leaving.begin() + run_end + 1, 0);
+      if (best == kOutside) {
+        ++start;
+        continue;
+      }
+      if (best_computes) regions.push_back({start, best});
+      start = best + 1;
+    }
+    run = run_end + 1;
+  }
+  return regions;
+}
+
+absl::StatusOr<bool> Interpreter::AddRegionStep(const std::vector<PlannedCall>& calls, size_t begin,
+                                                size_t end, const InterpreterOptions& options) {
+  absl::flat_hash_map<int, int> index_of_slot;  // region node slots -> region index
+  absl::flat_hash_map<int, int> input_of_slot;  // outside slots -> region input
+  std::vector<int> input_slots;
+  std::vector<Shape> input_shapes;
+  std::vector<internal::RegionNode> nodes;
+  for (size_t i = begin; i <= end; ++i) {
+    internal::RegionNode rn{calls[i].call, {}, infos_[calls[i].slot].shape};
+    for (int s : calls[i].arg_slots) {
+      if (auto it = index_of_slot.find(s); it != index_of_slot.end()) {
+        rn.args.push_back(it->second);
+        continue;
+      }
+      auto [it, added] = input_of_slot.try_emplace(s, static_cast<int>(input_slots.size()));
+      if (added) {
+        input_slots.push_back(s);
+        input_shapes.push_back(infos_[s].shape);
+      }
+      rn.args.push_back(-1 - it->second);
+    }
+    index_of_slot[calls[i].slot] = static_cast<int>(nodes.size());
+    nodes.push_back(std::move(rn));
+  }
+  absl::StatusOr<std::unique_ptr<Kernel>> kernel =
+      internal::CreateOnednnRegion(std::move(input_shapes), std::move(nodes), options.num_threads);
+  if (!kernel.ok()) {
+    if (kernel.status().code() == absl::StatusCode::kUnimplemented) return false;
+    return kernel.status();
+  }
+  const PlannedCall& last = calls[end];
+  buffers_[last.slot] = Value::Allocate(infos_[last.slot]);
+  steps_.push_back(Step{last.node, nullptr, *std::move(kernel), std::move(input_slots), last.slot});
+  return true;
 }
 
 absl::StatusOr<std::vector<Tensor>> Interpreter::Run(absl::Span<const Tensor> inputs) {
@@ -86,6 +216,7 @@ absl::StatusOr<std::vector<Tensor>> Interpreter::Run(absl::Span<const Tensor> in
 }
 
 absl::Status Interpreter::RunInto(absl::Span<const Tensor> inputs, std::vector<Tensor>& outputs) {
+  if (plan_only_) return absl::FailedPreconditionError("interpreter was created with plan_only");
   if (inputs.size() != input_slots_.size()) {
     return absl::InvalidArgumentError(absl::StrCat("model has ", input_slots_.size(),
                                                    " input(s), got ", inputs.size()));

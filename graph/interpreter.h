@@ -17,8 +17,10 @@
 namespace structprune {
 
 struct InterpreterOptions {
-  int num_threads = 1;             // intra-op threads
+  int num_threads = 1;             // intra-op threads (results are deterministic for a count)
   bool reference_kernels = false;  // plain loop/Eigen kernels only (tests compare the two)
+  bool fuse = true;                // fused oneDNN regions (ops/onednn/region.h)
+  bool plan_only = false;          // shapes only (InfoOf): no kernels; Run fails
 };
 
 class Interpreter {
@@ -50,9 +52,27 @@ class Interpreter {
     std::vector<int> arg_slots;       // indices into values_
     int slot;
   };
+  // A call node after shape inference, before its kernel exists.
+  struct PlannedCall {
+    const Node* node;
+    const Module* module;  // call_module only
+    OpCall call;
+    std::vector<int> arg_slots;
+    int slot;
+  };
+  // Region plans stop looking further once this many values would leave a region.
+  static constexpr int kMaxEscapes = 16;
+
   Interpreter() = default;
+  absl::Status BuildSteps(const std::vector<PlannedCall>& calls, const InterpreterOptions& options);
+  std::vector<std::pair<size_t, size_t>> PlanRegions(const std::vector<PlannedCall>& calls,
+                                                     const std::vector<bool>& eligible) const;
+  // Adds one step running calls[begin..end] fused; false when oneDNN declined the region.
+  absl::StatusOr<bool> AddRegionStep(const std::vector<PlannedCall>& calls, size_t begin,
+                                     size_t end, const InterpreterOptions& options);
 
   std::vector<Shape> input_shapes_;
+  bool plan_only_ = false;
   std::vector<Step> steps_;
   std::vector<ValueInfo> infos_;
   std::vector<Value> buffers_;  // one pre-allocated result per node

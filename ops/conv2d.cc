@@ -11,11 +11,7 @@ namespace {
 
 using internal::OpError;
 
-struct Conv2dParams {
-  Conv2dAttrs attrs;
-  Tensor weight;  // [OC, IC/groups, KH, KW]
-  Tensor bias;    // [OC] or undefined
-};
+using internal::Conv2dParams;
 
 absl::StatusOr<Conv2dAttrs> ReadAttrs(const OpCall& call) {
   const AttrMap& a = *call.attrs;
@@ -210,5 +206,12 @@ AttrMap Conv2dAttrs::ToAttrs() const {
 }
 
 const OpDef kConv2dOp = {&Infer, &Create, &InitModule};
+
+namespace internal {
+absl::StatusOr<Conv2dParams> ReadConv2dParams(const OpCall& call) { return ReadParams(call); }
+absl::StatusOr<Conv2dGeometry> Conv2dGeometryOf(const OpCall& call, const Conv2dAttrs& attrs) {
+  return Geometry(call, attrs);
+}
+}  // namespace internal
 
 }  // namespace structprune

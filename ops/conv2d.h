@@ -32,6 +32,17 @@ struct Conv2dGeometry {
 // Input [N, IC, H, W] or unbatched [IC, H, W].
 extern const OpDef kConv2dOp;
 
+namespace internal {
+// For kernels built outside this file (fused oneDNN regions). Both expect a validated call.
+struct Conv2dParams {
+  Conv2dAttrs attrs;
+  Tensor weight;  // [OC, IC/groups, KH, KW]
+  Tensor bias;    // [OC] or undefined
+};
+absl::StatusOr<Conv2dParams> ReadConv2dParams(const OpCall& call);
+absl::StatusOr<Conv2dGeometry> Conv2dGeometryOf(const OpCall& call, const Conv2dAttrs& attrs);
+}  // namespace internal
+
 }  // namespace structprune
 
 #endif  // STRUCTPRUNE_OPS_CONV2D_H_

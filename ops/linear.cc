@@ -10,11 +10,7 @@ namespace {
 using internal::ExpectParameter;
 using internal::OpError;
 
-struct LinearParams {
-  int64_t in_features, out_features;
-  Tensor weight;  // [OC, IC]
-  Tensor bias;    // [OC] or undefined
-};
+using internal::LinearParams;
 
 absl::StatusOr<LinearParams> ReadParams(const OpCall& call) {
   LinearParams p;
@@ -94,5 +90,9 @@ AttrMap LinearAttrs::ToAttrs() const {
 }
 
 const OpDef kLinearOp = {&Infer, &Create, &InitModule};
+
+namespace internal {
+absl::StatusOr<LinearParams> ReadLinearParams(const OpCall& call) { return ReadParams(call); }
+}  // namespace internal
 
 }  // namespace structprune

@@ -18,6 +18,15 @@ struct LinearAttrs {
 // Input [*, in_features] -> output [*, out_features].
 extern const OpDef kLinearOp;
 
+namespace internal {
+struct LinearParams {
+  int64_t in_features, out_features;
+  Tensor weight;  // [OC, IC]
+  Tensor bias;    // [OC] or undefined
+};
+absl::StatusOr<LinearParams> ReadLinearParams(const OpCall& call);
+}  // namespace internal
+
 }  // namespace structprune
 
 #endif  // STRUCTPRUNE_OPS_LINEAR_H_

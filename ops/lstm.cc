@@ -4,6 +4,7 @@
 
 #include "core/eigen.h"
 #include "core/status_macros.h"
+#include "ops/onednn/lstm.h"
 #include "ops/op_util.h"
 
 namespace structprune {
@@ -11,11 +12,8 @@ namespace {
 
 using internal::OpError;
 
-struct LstmLayer {
-  Tensor weight_ih;  // [4H, in]
-  Tensor weight_hh;  // [4H, H]
-  Tensor bias;       // [4H] = bias_ih + bias_hh, or undefined
-};
+using internal::LstmGeometry;
+using internal::LstmLayer;
 
 struct LstmParams {
   LstmAttrs attrs;
@@ -70,10 +68,6 @@ absl::StatusOr<LstmParams> ReadParams(const OpCall& call) {
   return p;
 }
 
-struct LstmGeometry {
-  int64_t T, B, I, H, L;
-  bool batched, batch_first, has_state;
-};
 
 absl::StatusOr<LstmGeometry> Geometry(const OpCall& call, const LstmAttrs& a) {
   if (call.inputs.size() != 1 && call.inputs.size() != 3) {
@@ -216,6 +210,11 @@ class LstmKernel : public Kernel {
 absl::StatusOr<std::unique_ptr<Kernel>> Create(const OpCall& call) {
   SP_ASSIGN_OR_RETURN(LstmParams p, ReadParams(call));
   SP_ASSIGN_OR_RETURN(LstmGeometry g, Geometry(call, p.attrs));
+  if (!call.reference_kernels) {
+    auto fast = internal::CreateOnednnLstm(g, p.layers, call.num_threads);
+    if (fast.ok()) return fast;
+    if (fast.status().code() != absl::StatusCode::kUnimplemented) return fast.status();
+  }
   return std::make_unique<LstmKernel>(std::move(p), g);
 }
 

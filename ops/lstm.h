@@ -23,6 +23,19 @@ struct LstmAttrs {
 // h0 and c0 [L, B, H] ([L, H] unbatched).
 extern const OpDef kLstmOp;
 
+namespace internal {
+// What an LSTM kernel needs (ops/onednn/lstm.h builds the fast one from it).
+struct LstmLayer {
+  Tensor weight_ih;  // [4H, in]
+  Tensor weight_hh;  // [4H, H]
+  Tensor bias;       // [4H] = bias_ih + bias_hh, or undefined
+};
+struct LstmGeometry {
+  int64_t T, B, I, H, L;
+  bool batched, batch_first, has_state;
+};
+}  // namespace internal
+
 }  // namespace structprune
 
 #endif  // STRUCTPRUNE_OPS_LSTM_H_

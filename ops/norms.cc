@@ -150,13 +150,7 @@ absl::Status LayerNormInit(Module& m, Rng& rng) {
 // ---------------------------------------------------------------------------------------------
 // BatchNorm2d (eval) and F.batch_norm
 
-struct BatchNormParams {
-  int64_t channels = 0;
-  double eps = 1e-5;
-  bool batch_stats = false;  // normalize with the batch's statistics
-  // Module form (undefined when absent); the functional form reads them from its inputs.
-  Tensor weight, bias, running_mean, running_var;
-};
+using internal::BatchNormParams;
 
 // Module form: attributes, the effective parameters and the running statistics.
 absl::Status ReadModuleParams(const OpCall& call, BatchNormParams& p) {
@@ -186,7 +180,7 @@ absl::Status ReadModuleParams(const OpCall& call, BatchNormParams& p) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<BatchNormParams> ReadBatchNormParams(const OpCall& call) {
+absl::StatusOr<BatchNormParams> ReadParams(const OpCall& call) {
   BatchNormParams p;
   absl::StatusOr<double> eps = GetFloatAttr(*call.attrs, "eps", 1e-5);
   if (!eps.ok()) return internal::WithOpContext(call, eps.status());
@@ -214,7 +208,7 @@ absl::StatusOr<ValueInfo> BatchNormInfer(const OpCall& call) {
   if (!functional && in.size() != 4) {
     return OpError(call, absl::StrCat("input must be 4-D [N, C, H, W], got ", ShapeToString(in)));
   }
-  SP_ASSIGN_OR_RETURN(BatchNormParams p, ReadBatchNormParams(call));
+  SP_ASSIGN_OR_RETURN(BatchNormParams p, ReadParams(call));
   if (in[1] != p.channels) {
     return OpError(call, absl::StrCat("input ", ShapeToString(in), " has ", in[1],
                                       " channels, num_features is ", p.channels));
@@ -318,7 +312,7 @@ class BatchNormKernel : public Kernel {
 };
 
 absl::StatusOr<std::unique_ptr<Kernel>> BatchNormCreate(const OpCall& call) {
-  SP_ASSIGN_OR_RETURN(BatchNormParams p, ReadBatchNormParams(call));
+  SP_ASSIGN_OR_RETURN(BatchNormParams p, ReadParams(call));
   return std::make_unique<BatchNormKernel>(std::move(p), call.inputs[0].shape);
 }
 
@@ -356,5 +350,9 @@ AttrMap BatchNorm2dAttrs::ToAttrs() const {
 
 const OpDef kLayerNormOp = {&LayerNormInfer, &LayerNormCreate, &LayerNormInit};
 const OpDef kBatchNorm2dOp = {&BatchNormInfer, &BatchNormCreate, &BatchNormInit};
+
+namespace internal {
+absl::StatusOr<BatchNormParams> ReadBatchNormParams(const OpCall& call) { return ReadParams(call); }
+}  // namespace internal
 
 }  // namespace structprune

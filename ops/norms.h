@@ -45,6 +45,17 @@ struct BatchNorm2dAttrs {
 // updated), momentum, eps.
 extern const OpDef kBatchNorm2dOp;
 
+namespace internal {
+struct BatchNormParams {
+  int64_t channels = 0;
+  double eps = 1e-5;
+  bool batch_stats = false;  // normalize with the batch's statistics
+  // Module form (undefined when absent); the functional form reads them from its inputs.
+  Tensor weight, bias, running_mean, running_var;
+};
+absl::StatusOr<BatchNormParams> ReadBatchNormParams(const OpCall& call);
+}  // namespace internal
+
 }  // namespace structprune
 
 #endif  // STRUCTPRUNE_OPS_NORMS_H_

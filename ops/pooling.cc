@@ -20,18 +20,7 @@ std::string PairToString(const Pair& p) { return absl::StrCat("[", p[0], ", ", p
 // Floor division for b > 0 (PyTorch's div_rtn): the output-size numerator can be negative.
 int64_t FloorDiv(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
-struct PoolParams {
-  bool is_max = false;
-  bool is_adaptive = false;
-  Pair kernel = {0, 0};
-  Pair stride = {0, 0};
-  Pair padding = {0, 0};
-  Pair dilation = {1, 1};
-  bool ceil_mode = false;
-  bool count_include_pad = true;
-  int64_t divisor_override = 0;  // 0: none
-  Pair output_size = {0, 0};     // adaptive only
-};
+using internal::PoolParams;
 
 // stride: absent or [] (PyTorch's None) means kernel_size.
 absl::StatusOr<Pair> ReadStride(const AttrMap& a, const Pair& kernel) {
@@ -44,7 +33,7 @@ absl::StatusOr<Pair> ReadStride(const AttrMap& a, const Pair& kernel) {
 }
 
 // Reads attributes only; the messages name the attribute (Infer adds the node).
-absl::StatusOr<PoolParams> ReadPoolParams(OpKind kind, const AttrMap& a) {
+absl::StatusOr<PoolParams> ReadAttrs(OpKind kind, const AttrMap& a) {
   PoolParams p;
   p.is_max = kind == OpKind::kMaxPool2d || kind == OpKind::kAdaptiveMaxPool2d;
   p.is_adaptive = kind == OpKind::kAdaptiveAvgPool2d || kind == OpKind::kAdaptiveMaxPool2d;
@@ -72,7 +61,7 @@ absl::StatusOr<PoolParams> ReadPoolParams(OpKind kind, const AttrMap& a) {
 }
 
 absl::StatusOr<PoolParams> ReadParams(const OpCall& call) {
-  absl::StatusOr<PoolParams> p = ReadPoolParams(call.kind, *call.attrs);
+  absl::StatusOr<PoolParams> p = ReadAttrs(call.kind, *call.attrs);
   if (!p.ok()) return internal::WithOpContext(call, p.status());
   return p;
 }
@@ -306,5 +295,11 @@ const OpDef kMaxPool2dOp = {&Infer, &Create, nullptr};
 const OpDef kAvgPool2dOp = {&Infer, &Create, nullptr};
 const OpDef kAdaptiveAvgPool2dOp = {&Infer, &Create, nullptr};
 const OpDef kAdaptiveMaxPool2dOp = {&Infer, &Create, nullptr};
+
+namespace internal {
+absl::StatusOr<PoolParams> ReadPoolParams(OpKind kind, const AttrMap& attrs) {
+  return ReadAttrs(kind, attrs);
+}
+}  // namespace internal
 
 }  // namespace structprune

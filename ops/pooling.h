@@ -49,6 +49,23 @@ extern const OpDef kAvgPool2dOp;
 extern const OpDef kAdaptiveAvgPool2dOp;
 extern const OpDef kAdaptiveMaxPool2dOp;
 
+namespace internal {
+// The attributes of any of the four (validated by the op's infer when read for a kernel).
+struct PoolParams {
+  bool is_max = false;
+  bool is_adaptive = false;
+  std::array<int64_t, 2> kernel = {0, 0};
+  std::array<int64_t, 2> stride = {0, 0};
+  std::array<int64_t, 2> padding = {0, 0};
+  std::array<int64_t, 2> dilation = {1, 1};
+  bool ceil_mode = false;
+  bool count_include_pad = true;
+  int64_t divisor_override = 0;  // 0: none
+  std::array<int64_t, 2> output_size = {0, 0};  // adaptive only
+};
+absl::StatusOr<PoolParams> ReadPoolParams(OpKind kind, const AttrMap& attrs);
+}  // namespace internal
+
 }  // namespace structprune
 
 #endif  // STRUCTPRUNE_OPS_POOLING_H_

@@ -14,6 +14,9 @@ namespace structprune::internal {
 dnnl::engine& CpuEngine();
 // One stream per thread: streams are not thread-safe.
 dnnl::stream& CpuStream();
+// oneDNN's OpenMP runtime takes its thread count from the calling thread: set it before
+// creating primitives (they size their work split by it) and before running them.
+void SetOnednnThreads(int num_threads);
 
 // Runs `fn`, turning a dnnl::error into Unimplemented (primitive creation: the caller falls
 // back to the reference kernel) or Internal (execution).

@@ -145,7 +145,8 @@ TEST(Lstm, BatchFirstEqualsTimeMajorTransposed) {
     for (int64_t b = 0; b < B; ++b)
       for (int64_t h = 0; h < H; ++h)
         EXPECT_FLOAT_EQ(a[0].data<float>()[(t * B + b) * H + h], c[0].data<float>()[(b * T + t) * H + h]);
-  EXPECT_TRUE(AllClose(a[1], c[1], 0, 0));  // h_n stays [L, B, H] either way
+  // h_n stays [L, B, H] either way (oneDNN may order the sums differently per layout).
+  EXPECT_TRUE(AllClose(a[1], c[1], 1e-6, 1e-7));
 }
 
 }  // namespace

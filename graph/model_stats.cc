@@ -39,7 +39,7 @@ int64_t Flops(const Node& node, const Module* module, const Interpreter& plan) {
 }  // namespace
 
 absl::StatusOr<ModelStats> ComputeModelStats(const GraphModule& model, const std::vector<Shape>& input_shapes) {
-  SP_ASSIGN_OR_RETURN(auto plan, Interpreter::Create(model, input_shapes));
+  SP_ASSIGN_OR_RETURN(auto plan, Interpreter::Create(model, input_shapes, {.plan_only = true}));
   ModelStats stats;
   stats.params = model.NumParameters();
   for (const Node* n : model.graph().nodes()) {

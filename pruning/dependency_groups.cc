@@ -325,7 +325,7 @@ std::string DependencyGraph::ToString() const {
 
 absl::StatusOr<DependencyGraph> BuildDependencyGraph(const GraphModule& model,
                                                      const std::vector<Shape>& input_shapes) {
-  SP_ASSIGN_OR_RETURN(auto plan, Interpreter::Create(model, input_shapes));
+  SP_ASSIGN_OR_RETURN(auto plan, Interpreter::Create(model, input_shapes, {.plan_only = true}));
   Analyzer analyzer(model, *plan);
   return analyzer.Run();
 }

@@ -34,6 +34,8 @@ struct ActivationCase {
   AttrMap attrs;
   std::function<double(double)> reference;
 };
+// ctest shows the case by name rather than as raw bytes.
+void PrintTo(const ActivationCase& c, std::ostream* os) { *os << c.name; }
 
 double Sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 

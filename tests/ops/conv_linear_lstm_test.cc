@@ -32,6 +32,8 @@ struct ConvCase {
   Conv2dAttrs attrs;
   Shape input;
 };
+// ctest shows the case by name rather than as raw bytes.
+void PrintTo(const ConvCase& c, std::ostream* os) { *os << c.name; }
 
 class Conv2dFastVsReference : public ::testing::TestWithParam<ConvCase> {};
 

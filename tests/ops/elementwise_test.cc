@@ -52,6 +52,8 @@ struct BroadcastCase {
   std::string name;
   Shape a, b, out;
 };
+// ctest shows the case by name rather than as raw bytes.
+void PrintTo(const BroadcastCase& c, std::ostream* os) { *os << c.name; }
 
 class AddBroadcastTest : public ::testing::TestWithParam<BroadcastCase> {};
 

@@ -63,6 +63,8 @@ std::string CaseName(const Case& c) {
                       c.layer == Layer::kLinear ? "_Linear" : "_Conv2d",
                       c.prune_bias ? "_PruneBias" : "_KeepBias");
 }
+// ctest shows the case by name rather than as raw bytes.
+void PrintTo(const Case& c, std::ostream* os) { *os << CaseName(c); }
 
 // A value of magnitude in [0.3, 1.5) with a random sign: never zero, and on both sides of the
 // kinks of Hardshrink (0.5), Hardtanh (1) and ReLU (0).

@@ -1,10 +1,19 @@
-// The pruning pass (Prepare + Step + Prune) on chains of 10 to 10,000 layers: it must grow
-// linearly (patterns are indexed by their first op, plans are committed once).
+// The pruning pass (Prepare + Step + Prune) on chains and residual networks of 10 to 10,000
+// layers: it must grow linearly (patterns are indexed by their first op, dependency groups are
+// built in one walk, plans are committed once). Complexity(oN) fits the growth; `peak_bytes`
+// is the most heap the pass held above what the unpruned model and pruner already held
+// (bench/heap_counter.h counts every operator new of this binary).
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
+#include <functional>
+#include <memory>
+
 #include "absl/strings/str_cat.h"
+#include "bench/heap_counter.h"
 #include "graph/builder.h"
 #include "ops/linear.h"
+#include "pruning/pruners/saliency_pruner.h"
 #include "pruning/structured_sparsifier.h"
 
 namespace structprune {
@@ -19,38 +28,116 @@ class FirstRowPruner : public BaseStructuredSparsifier {
   }
 };
 
+constexpr int64_t kWidth = 16;
+
 // Linear(16, 16) -> ReLU, `layers` times, then a classifier kept out of the config.
 GraphModule LinearChain(int64_t layers) {
   GraphBuilder b(1);
   Node* x = b.Input("x");
   for (int64_t i = 0; i < layers; ++i) {
     const std::string fqn = absl::StrCat("layers.", i);
-    b.AddModule(fqn, LinearAttrs{.in_features = 16, .out_features = 16});
+    b.AddModule(fqn, LinearAttrs{.in_features = kWidth, .out_features = kWidth});
     x = b.Call(OpKind::kRelu, b.Call(fqn, x));
   }
-  b.AddModule("head", LinearAttrs{.in_features = 16, .out_features = 4});
+  b.AddModule("head", LinearAttrs{.in_features = kWidth, .out_features = 4});
   b.Output(b.Call("head", x));
   return *b.Build();
 }
 
-void BM_PruneLinearChain(benchmark::State& state) {
-  const int64_t layers = state.range(0);
+// `layers` Linear(16, 16) layers counting stem and head: stem -> ReLU, then (layers - 2) / 2
+// residual blocks x = relu(x + fc_b(relu(fc_a(x)))), then the head. The residual channels
+// (stem and every fc_b) form one dependency group; each fc_a is a group of its own.
+GraphModule LinearResidualNet(int64_t layers) {
+  GraphBuilder b(1);
+  b.AddModule("stem", LinearAttrs{.in_features = kWidth, .out_features = kWidth});
+  Node* x = b.Call(OpKind::kRelu, b.Call("stem", b.Input("x")));
+  for (int64_t i = 0; i < (layers - 2) / 2; ++i) {
+    const std::string block = absl::StrCat("blocks.", i);
+    b.AddModule(block + ".fc_a", LinearAttrs{.in_features = kWidth, .out_features = kWidth});
+    b.AddModule(block + ".fc_b", LinearAttrs{.in_features = kWidth, .out_features = kWidth});
+    Node* y = b.Call(block + ".fc_b", b.Call(OpKind::kRelu, b.Call(block + ".fc_a", x)));
+    x = b.Call(OpKind::kRelu, b.Add(x, y));
+  }
+  b.AddModule("head", LinearAttrs{.in_features = kWidth, .out_features = 4});
+  b.Output(b.Call("head", x));
+  return *b.Build();
+}
+
+// Every weight of the model but the head's.
+SparsityConfig AllButHead(const GraphModule& model) {
   SparsityConfig config;
-  for (int64_t i = 0; i < layers; ++i) config.push_back({{kTensorFqn, absl::StrCat("layers.", i, ".weight")}});
+  for (const auto& [fqn, m] : model.root().NamedModules()) {
+    if (m->kind() == OpKind::kLinear && fqn != "head") {
+      config.push_back({{kTensorFqn, fqn + ".weight"}});
+    }
+  }
+  return config;
+}
+
+// Times Prepare + Step + Prune on a fresh model per iteration; building the model and pruner
+// and destroying them afterwards are not timed.
+void TimePruningPass(
+    benchmark::State& state, const std::function<GraphModule()>& build,
+    const std::function<std::unique_ptr<BaseStructuredSparsifier>()>& make_pruner) {
+  const int64_t layers = state.range(0);
+  const SparsityConfig config = AllButHead(build());
+  int64_t peak_bytes = 0;
   for (auto _ : state) {
     state.PauseTiming();
-    GraphModule model = LinearChain(layers);
-    FirstRowPruner pruner;
+    auto model = std::make_unique<GraphModule>(build());
+    std::unique_ptr<BaseStructuredSparsifier> pruner = make_pruner();
+    const int64_t live_before = bench::LiveHeapBytes();
+    bench::ResetHeapPeak();
     state.ResumeTiming();
-    if (!pruner.Prepare(model, config).ok() || !pruner.Step().ok() || !pruner.Prune().ok()) {
-      state.SkipWithError("pruning failed");
+    absl::Status s = pruner->Prepare(*model, config);
+    if (s.ok()) s = pruner->Step();
+    if (s.ok()) s = pruner->Prune().status();
+    state.PauseTiming();
+    peak_bytes = std::max(peak_bytes, bench::PeakHeapBytes() - live_before);
+    pruner.reset();
+    model.reset();
+    state.ResumeTiming();
+    if (!s.ok()) {
+      state.SkipWithError(s.ToString().c_str());
       break;
     }
   }
   state.SetComplexityN(layers);
-  state.counters["layers/s"] = benchmark::Counter(static_cast<double>(layers), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["layers/s"] = benchmark::Counter(static_cast<double>(layers),
+                                                  benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["peak_bytes"] =
+      benchmark::Counter(static_cast<double>(peak_bytes), benchmark::Counter::kDefaults,
+                         benchmark::Counter::OneK::kIs1024);
+  state.counters["peak_bytes/layer"] =
+      static_cast<double>(peak_bytes) / static_cast<double>(layers);
 }
-BENCHMARK(BM_PruneLinearChain)->ArgName("layers")->RangeMultiplier(10)->Range(10, 10000)->Complexity(benchmark::oN)->Unit(benchmark::kMillisecond);
+
+// The seed's pattern table on a chain: no dependency groups.
+void BM_PruneLinearChain(benchmark::State& state) {
+  TimePruningPass(
+      state, [&] { return LinearChain(state.range(0)); },
+      [] { return std::make_unique<FirstRowPruner>(); });
+}
+
+// Dependency groups across residual adds, L1 saliency scored over each group, 25 % pruned.
+void BM_PruneLinearResidual(benchmark::State& state) {
+  const Shape input = {1, kWidth};
+  TimePruningPass(
+      state, [&] { return LinearResidualNet(state.range(0)); },
+      [&] {
+        auto pruner = std::make_unique<SaliencyPruner>(Options{{kSparsityLevel, 0.25}});
+        pruner->SetInputShapes({input});
+        return pruner;
+      });
+}
+
+// 10, 100, 1,000 and 10,000 layers; Google Benchmark fits time = k * layers.
+void LayerCounts(benchmark::internal::Benchmark* b) {
+  b->ArgName("layers")->RangeMultiplier(10)->Range(10, 10000)->Complexity(benchmark::oN);
+  b->Unit(benchmark::kMillisecond);
+}
+BENCHMARK(BM_PruneLinearChain)->Apply(LayerCounts);
+BENCHMARK(BM_PruneLinearResidual)->Apply(LayerCounts);
 
 }  // namespace
 }  // namespace structprune

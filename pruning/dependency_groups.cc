@@ -287,7 +287,10 @@ absl::StatusOr<DependencyGraph> Analyzer::Run() {
     if (it == channel_of_root.end()) continue;
     ChannelGroup& g = graph.groups[group_of_root[uf_.Find(e)]];
     auto& list = g.entries[it->second];
-    list.insert(list.end(), entries_[e].begin(), entries_[e].end());
+    // Moved, not copied: the analyzer is done with them (a large residual group holds an entry
+    // per consumer of each of its channels).
+    list.insert(list.end(), std::make_move_iterator(entries_[e].begin()),
+                std::make_move_iterator(entries_[e].end()));
     if (g.blocked[it->second].empty()) g.blocked[it->second] = blocked_[e];
   }
   return graph;

@@ -227,14 +227,17 @@ absl::Status GroupPlanner::PlanEdits() {
     if (forced_keep.count({gc.group, gc.channel})) return false;
     return plan_.options().approximate || reasons_[gc.group][gc.channel].empty();
   };
-  // A group never loses every channel: a layer of width 0 cannot run. Its first channel stays.
-  for (auto& [g, channels] : pruned_) {
+  // No producer loses every row: a layer of width 0 cannot run. A group's producers may own
+  // disjoint channels (the parts of a cat), so each one that would end up empty keeps its
+  // first row.
+  for (const auto& [fqn, rows] : dg_.producer_rows) {
+    if (!pruned_.count(rows.group) || rows.channel_of_row.empty()) continue;
     bool any_left = false;
-    for (size_t c = 0; c < channels.size() && !any_left; ++c) any_left = !removable({g, static_cast<int64_t>(c)});
-    if (!any_left && !channels.empty()) {
-      forced_keep.insert({g, 0});
-      reasons_[g][0] = "pruning every channel would leave the layer empty";
-    }
+    for (int64_t c : rows.channel_of_row) any_left = any_left || !removable({rows.group, c});
+    if (any_left) continue;
+    const int64_t first = rows.channel_of_row.front();
+    forced_keep.insert({rows.group, first});
+    reasons_[rows.group][first] = "pruning every channel would leave the layer empty";
   }
   // Folds into consumers' biases: delta[o] = value * sum of W[o, column (, kh, kw)].
   std::map<std::string, Tensor> deltas;

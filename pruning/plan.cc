@@ -42,7 +42,27 @@ absl::Status Finalize(Module& m) {
 
 }  // namespace
 
+PrunePlan::PrunePlan(const GraphModule& model, PruneOptions options) : model_(model), options_(options) {
+  for (const Node* node : model.graph().nodes()) {
+    if (node->kind() == NodeKind::kCallModule) ++calls_[node->target()];
+    if (node->kind() == NodeKind::kGetAttr) ++get_attrs_[node->target()];
+  }
+}
+
+absl::Status PrunePlan::CheckSingleUse(const std::string& module_fqn, const std::string& tensor_fqn) const {
+  auto count = [](const std::map<std::string, int>& m, const std::string& key) {
+    auto it = m.find(key);
+    return it == m.end() ? 0 : it->second;
+  };
+  const int uses = count(calls_, module_fqn) + count(get_attrs_, tensor_fqn);
+  if (uses <= 1) return absl::OkStatus();
+  return absl::UnimplementedError(absl::StrCat("'", tensor_fqn, "' is used at ", uses, " places in the graph ('",
+                                               module_fqn, "' called or read more than once); an edit for one use "
+                                               "would change the others"));
+}
+
 absl::Status PrunePlan::Slice(const std::string& tensor_fqn, int64_t dim, std::vector<int64_t> keep) {
+  SP_RETURN_IF_ERROR(CheckSingleUse(tensor_fqn.substr(0, tensor_fqn.rfind('.')), tensor_fqn));
   auto owner = model_.root().FindTensorOwner(tensor_fqn);
   // A prepared module's bias sits under "_bias" until Commit restores it.
   if (!owner.ok() && absl::EndsWith(tensor_fqn, ".bias")) {
@@ -71,6 +91,7 @@ absl::Status PrunePlan::Slice(const std::string& tensor_fqn, int64_t dim, std::v
 }
 
 absl::Status PrunePlan::AddToBias(const std::string& module_fqn, const Tensor& delta) {
+  SP_RETURN_IF_ERROR(CheckSingleUse(module_fqn, module_fqn + ".bias"));
   auto it = bias_deltas_.find(module_fqn);
   if (it == bias_deltas_.end()) {
     bias_deltas_[module_fqn] = delta.Clone();

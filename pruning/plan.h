@@ -22,7 +22,7 @@ struct PruneOptions {
 
 class PrunePlan {
  public:
-  PrunePlan(const GraphModule& model, PruneOptions options) : model_(model), options_(options) {}
+  PrunePlan(const GraphModule& model, PruneOptions options);
 
   const GraphModule& model() const { return model_; }
   const PruneOptions& options() const { return options_; }
@@ -30,10 +30,13 @@ class PrunePlan {
   const Module& ModuleOf(const Node& node) const { return *model_.root().FindModule(node.target()); }
 
   // Keep only `keep` (ascending) along `dim` of `tensor_fqn` at commit. InvalidArgument when
-  // an earlier match sliced the same dim differently (two producers disagree).
+  // an earlier match sliced the same dim differently (two producers disagree); Unimplemented
+  // when the graph uses the tensor at several places (a module called twice, or also read
+  // with get_attr): the edit made for one use would break the others.
   absl::Status Slice(const std::string& tensor_fqn, int64_t dim, std::vector<int64_t> keep);
   // Adds `delta` (one value per output channel, before slicing) to the module's bias at
-  // commit, creating the bias when the module has none.
+  // commit, creating the bias when the module has none. Unimplemented for a bias used at
+  // several places, as Slice.
   absl::Status AddToBias(const std::string& module_fqn, const Tensor& delta);
   // Sets a module attribute at commit (shape attributes are re-derived from the weights anyway).
   void SetAttr(const std::string& module_fqn, const std::string& name, AttrValue value);
@@ -51,8 +54,13 @@ class PrunePlan {
   absl::Status Commit(GraphModule& model) const;
 
  private:
+  // Unimplemented when the graph uses `tensor_fqn` (of module `module_fqn`) more than once.
+  absl::Status CheckSingleUse(const std::string& module_fqn, const std::string& tensor_fqn) const;
+
   const GraphModule& model_;
   PruneOptions options_;
+  std::map<std::string, int> calls_;      // module fqn -> call_module nodes
+  std::map<std::string, int> get_attrs_;  // tensor fqn -> get_attr nodes
   std::map<std::string, std::map<int64_t, std::vector<int64_t>>> slices_;  // fqn -> dim -> keep
   std::map<std::string, Tensor> bias_deltas_;                              // module fqn -> delta
   std::map<std::string, AttrMap> attrs_;

@@ -1,5 +1,6 @@
 #include "pruning/prune_functions.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
@@ -86,6 +87,10 @@ absl::Status Propagate(const PrunePlan& plan, const Node& node, std::vector<Chan
       }
       SP_ASSIGN_OR_RETURN(auto owner, plan.model().root().FindTensorOwner(slope_fqn));
       SP_ASSIGN_OR_RETURN(slope, owner.first->Effective(owner.second));
+      // The slopes index dim 1: the pruned channels of a Conv2d ([N, C, H, W]) and of a Linear
+      // on [N, F]. On [N, T, F] they index T, which this chain cannot see (patterns know no
+      // shapes): a PReLU(num_parameters=T) with T == F would be sliced as if per feature.
+      // Dependency-group mode knows the shapes and keeps such channels.
       if (slope.numel() != 1 && slope.numel() != static_cast<int64_t>(values.size())) {
         return absl::InvalidArgumentError(absl::StrCat("'", node.name(), "' has ", slope.numel(), " slopes for ",
                                                        values.size(), " channels"));
@@ -124,6 +129,34 @@ absl::Status Propagate(const PrunePlan& plan, const Node& node, std::vector<Chan
     return absl::OkStatus();
   }
   return absl::UnimplementedError(absl::StrCat("cannot prune through '", node.name(), "' (", OpName(op), ")"));
+}
+
+// A grouped conv's output channels come in `groups` equal runs, run g reading input group g.
+// Rows can only go when every run loses as many as the others (the runs stay equal and in
+// place), so pruned channels past the smallest loss move back to `keep` and `kept_exact`
+// (from the end of their run). True when any did.
+bool BalanceGroups(int64_t C, int64_t groups, std::vector<int64_t>& keep, std::vector<int64_t>& pruned,
+                   std::vector<int64_t>& kept_exact, std::vector<int64_t>& removed_inexact) {
+  const int64_t per_group = C / groups;
+  std::vector<std::vector<int64_t>> pruned_in(groups);
+  for (int64_t j : pruned) pruned_in[j / per_group].push_back(j);
+  size_t fewest = pruned.size();
+  for (const auto& p : pruned_in) fewest = std::min(fewest, p.size());
+  bool moved = false;
+  for (auto& p : pruned_in) {
+    while (p.size() > fewest) {
+      const int64_t j = p.back();
+      p.pop_back();
+      pruned.erase(std::find(pruned.begin(), pruned.end(), j));
+      auto inexact = std::find(removed_inexact.begin(), removed_inexact.end(), j);
+      if (inexact != removed_inexact.end()) removed_inexact.erase(inexact);
+      keep.push_back(j);
+      kept_exact.push_back(j);
+      moved = true;
+    }
+  }
+  std::sort(kept_exact.begin(), kept_exact.end());
+  return moved;
 }
 
 absl::Status CheckFlatten(const PrunePlan& plan, const Node& node) {
@@ -213,6 +246,13 @@ absl::Status PruneProducerChain(const Match& match, PrunePlan& plan) {
     if (!removed_inexact.empty() && removed_inexact.front() == 0) removed_inexact.erase(removed_inexact.begin());
     inexact_reason = "pruning every channel would leave the layer empty";
   }
+  if (producer.kind() == OpKind::kConv2d) {
+    SP_ASSIGN_OR_RETURN(int64_t groups, GetIntAttr(producer.attrs(), "groups", 1));
+    if (groups > 1 && BalanceGroups(C, groups, keep, pruned, kept_exact, removed_inexact)) {
+      absl::StrAppend(&inexact_reason, inexact_reason.empty() ? "" : "; ", "grouped conv (groups=", groups,
+                      "): every group must lose as many channels as the others");
+    }
+  }
   std::sort(keep.begin(), keep.end());
 
   SP_RETURN_IF_ERROR(plan.Slice(fqn + ".weight", 0, keep));
@@ -280,9 +320,34 @@ absl::Status PruneLstmChain(const Match& match, PrunePlan& plan) {
     }
   }
   if (!any_mask) return absl::OkStatus();
+  // A layer of hidden_size 0 cannot run: a layer losing every unit keeps its first.
+  std::vector<std::vector<int64_t>> kept_exact(layers);
+  std::string kept_reason;
+  for (int64_t k = 0; k < layers; ++k) {
+    if (!keep[k].empty() || removed[k].empty()) continue;
+    keep[k].push_back(removed[k].front());
+    kept_exact[k].push_back(removed[k].front());
+    removed[k].erase(removed[k].begin());
+    kept_reason = "pruning every unit would leave the layer empty";
+  }
   if (lstm_node.args().size() > 1) {
     return absl::UnimplementedError(absl::StrCat("LSTM '", fqn, "' is called with an initial state; a pruned unit's state "
                                                  "would not stay zero"));
+  }
+  // The state (h_n, c_n) loses the pruned units too: it may only be returned, whole or as
+  // h_n / c_n, never read by another layer (nothing here slices that layer).
+  for (const Node* user : lstm_node.users()) {
+    auto index = GetIntAttr(user->attrs(), "index", 0);
+    if (!user->IsCallTo(OpKind::kGetItem) || !index.ok() || *index != 1) continue;
+    for (const Node* item : user->users()) {
+      std::vector<const Node*> readers = {item};
+      if (item->IsCallTo(OpKind::kGetItem)) readers.assign(item->users().begin(), item->users().end());
+      for (const Node* reader : readers) {
+        if (reader->kind() == NodeKind::kOutput) continue;
+        return absl::UnimplementedError(absl::StrCat("LSTM '", fqn, "': its state (h_n, c_n) is read by '",
+                                                     reader->name(), "', which pruning hidden units would not fit"));
+      }
+    }
   }
   for (int64_t k = 1; k < layers; ++k) {
     if (keep[k].size() != keep[0].size()) {
@@ -291,8 +356,8 @@ absl::Status PruneLstmChain(const Match& match, PrunePlan& plan) {
                                                      "); nn.LSTM has one hidden_size"));
     }
   }
-  std::string kept_reason, inexact_reason;
-  std::vector<std::vector<int64_t>> kept_exact(layers), removed_inexact(layers);
+  std::string inexact_reason;
+  std::vector<std::vector<int64_t>> removed_inexact(layers);
   if (norm != nullptr && !removed[0].empty()) {
     const std::string why = absl::StrCat("removing hidden units changes the statistics of LayerNorm '", norm->target(),
                                          "' (and all LSTM layers share one hidden_size)");
@@ -302,7 +367,8 @@ absl::Status PruneLstmChain(const Match& match, PrunePlan& plan) {
     } else {
       kept_reason = why;
       for (int64_t k = 0; k < layers; ++k) {
-        kept_exact[k] = removed[k];
+        kept_exact[k].insert(kept_exact[k].end(), removed[k].begin(), removed[k].end());
+        std::sort(kept_exact[k].begin(), kept_exact[k].end());
         keep[k] = Range(H);
         removed[k].clear();
       }
@@ -348,15 +414,22 @@ absl::Status PruneLstmChain(const Match& match, PrunePlan& plan) {
   }
   SP_RETURN_IF_ERROR(plan.Slice(consumer.target() + ".weight", 1, last_keep));
   RecordOutputUses(match, -1, last_keep, plan);
-  // The state (h_n, c_n) as a model output: layer k keeps its own surviving units.
+  // The state (h_n, c_n), or h_n or c_n alone, as a model output: layer k keeps its own
+  // surviving units.
   for (const Node* user : lstm_node.users()) {
     if (!user->IsCallTo(OpKind::kGetItem)) continue;
     auto index = GetIntAttr(user->attrs(), "index", 0);
     if (!index.ok() || *index != 1) continue;
     const int64_t flat = FlatOutputIndex(plan.model().graph(), *user);
-    if (flat < 0) continue;
-    plan.report().output_changes.push_back({flat, -1, {}, keep});
-    plan.report().output_changes.push_back({flat + 1, -1, {}, keep});
+    if (flat >= 0) {
+      plan.report().output_changes.push_back({flat, -1, {}, keep});
+      plan.report().output_changes.push_back({flat + 1, -1, {}, keep});
+    }
+    for (const Node* item : user->users()) {
+      if (!item->IsCallTo(OpKind::kGetItem)) continue;
+      const int64_t item_flat = FlatOutputIndex(plan.model().graph(), *item);
+      if (item_flat >= 0) plan.report().output_changes.push_back({item_flat, -1, {}, keep});
+    }
   }
   return absl::OkStatus();
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <set>
 #include <tuple>
 
@@ -115,33 +116,51 @@ absl::Status BaseStructuredSparsifier::AttachGroupMasks() {
   producer_channels_.clear();
   for (const auto& [fqn, rows] : dg.producer_rows) {
     if (!configured.count(rows.group)) continue;
-    coupled_.push_back({masks_.at(fqn), rows.group, rows.channel_of_row, true});
+    CoupledMask coupled{masks_.at(fqn), {}, true};
+    for (int64_t c : rows.channel_of_row) coupled.channel_of_index.emplace_back(rows.group, c);
+    coupled_.push_back(std::move(coupled));
     producer_channels_[fqn] = {rows.group, rows.channel_of_row};
   }
   // BatchNorms and depthwise convs carrying a configured group's channels are masked with it.
+  // A module called at several nodes is masked once, at its first (a second bias hook would add
+  // its bias twice); Prune() refuses to slice it.
+  std::set<const Module*> masked_modules;
   for (const Node* node : model_->graph().nodes()) {
     if (node->kind() != NodeKind::kCallModule) continue;
     Module& m = *model_->root().FindModule(node->target());
     const bool depthwise = m.kind() == OpKind::kConv2d && GetIntAttr(m.attrs(), "groups", 1).value_or(1) > 1;
     if (m.kind() != OpKind::kBatchNorm2d && !depthwise) continue;
+    if (masked_modules.count(&m)) continue;
     auto nc = dg.node_channels.find(node->name());
     if (nc == dg.node_channels.end() || nc->second.positions.empty()) continue;
-    const int group = nc->second.positions[0].group;
-    if (!configured.count(group)) continue;
-    CoupledMask coupled{Tensor::Zeros({static_cast<int64_t>(nc->second.positions.size())}, DType::kBool), group, {}, false};
+    auto prune_bias_of = [&](int group) {
+      const bool* b = std::get_if<bool>(&configured[group][kPruneBias]);
+      return b == nullptr || *b;
+    };
+    // Entries of configured groups follow them; a BatchNorm only follows groups with
+    // prune_bias, a depthwise conv's bias hook takes one prune_bias for all its entries.
+    CoupledMask coupled{Tensor::Zeros({static_cast<int64_t>(nc->second.positions.size())}, DType::kBool), {}, false};
+    std::optional<bool> prune_bias;
+    bool follows = false;
     for (const auto& p : nc->second.positions) {
-      if (p.group != group) return absl::InternalError(absl::StrCat("'", node->target(), "' mixes dependency groups"));
-      coupled.channel_of_index.push_back(p.channel);
+      const bool configured_group = p.group >= 0 && configured.count(p.group);
+      const bool follow = configured_group && (depthwise || prune_bias_of(p.group));
+      if (follow && depthwise) {
+        if (prune_bias.has_value() && *prune_bias != prune_bias_of(p.group)) {
+          return absl::UnimplementedError(absl::StrCat(
+              "depthwise conv '", node->target(), "' carries channels of dependency groups with different prune_bias"));
+        }
+        prune_bias = prune_bias_of(p.group);
+      }
+      follows = follows || follow;
+      coupled.channel_of_index.emplace_back(follow ? p.group : -1, follow ? p.channel : -1);
     }
+    if (!follows) continue;
     std::fill_n(coupled.mask.data<bool>(), coupled.mask.numel(), true);
-    const bool prune_bias = std::get_if<bool>(&configured[group][kPruneBias]) == nullptr ||
-                            std::get<bool>(configured[group][kPruneBias]);
     if (m.kind() == OpKind::kBatchNorm2d) {
       // With prune_bias a masked channel reads 0 after the norm, so zero-padded convs after it stay exact.
-      if (prune_bias) {
-        for (const char* name : {"weight", "bias"}) {
-          if (m.HasParameter(name)) m.RegisterParametrization(name, std::make_shared<FakeStructuredSparsity>(coupled.mask));
-        }
+      for (const char* name : {"weight", "bias"}) {
+        if (m.HasParameter(name)) m.RegisterParametrization(name, std::make_shared<FakeStructuredSparsity>(coupled.mask));
       }
     } else {
       m.RegisterParametrization("weight", std::make_shared<FakeStructuredSparsity>(coupled.mask));
@@ -149,8 +168,9 @@ absl::Status BaseStructuredSparsifier::AttachGroupMasks() {
         m.SetParameter(kMovedBias, *bias);
         m.RemoveParameter("bias");
       }
-      m.AddForwardHook(std::make_shared<BiasHook>(coupled.mask, prune_bias));
+      m.AddForwardHook(std::make_shared<BiasHook>(coupled.mask, prune_bias.value_or(true)));
     }
+    masked_modules.insert(&m);
     coupled_.push_back(std::move(coupled));
   }
   return absl::OkStatus();
@@ -164,12 +184,14 @@ void BaseStructuredSparsifier::OnMasksChanged() {
   for (const CoupledMask& c : coupled_) {
     if (!c.producer) continue;  // BatchNorm / depthwise masks only follow
     for (size_t i = 0; i < c.channel_of_index.size(); ++i) {
-      if (!c.mask.data<bool>()[i]) pruned[c.group][c.channel_of_index[i]] = true;
+      const auto [group, channel] = c.channel_of_index[i];
+      if (group >= 0 && !c.mask.data<bool>()[i]) pruned[group][channel] = true;
     }
   }
   for (CoupledMask& c : coupled_) {
     for (size_t i = 0; i < c.channel_of_index.size(); ++i) {
-      c.mask.data<bool>()[i] = !pruned[c.group][c.channel_of_index[i]];
+      const auto [group, channel] = c.channel_of_index[i];
+      c.mask.data<bool>()[i] = group < 0 || !pruned[group][channel];
     }
   }
 }
@@ -318,7 +340,10 @@ absl::Status BaseStructuredSparsifier::Step() {
       if (!group_blocked_[group][c]) order.push_back(c);
     }
     std::stable_sort(order.begin(), order.end(),
-                     [&](int64_t a, int64_t b) { return state.importance[a] < state.importance[b]; });
+                     // An init-capture: clang before 16 cannot capture a structured binding.
+                     [&importance = state.importance](int64_t a, int64_t b) {
+                       return importance[a] < importance[b];
+                     });
     pruned[group].assign(group_sizes_[group], false);
     if (global) {
       for (int64_t c : order) candidates.emplace_back(state.importance[c] , group, c);
@@ -360,7 +385,10 @@ absl::Status BaseStructuredSparsifier::Step() {
       if (p[c]) back.push_back(c);
     }
     std::stable_sort(back.begin(), back.end(),
-                     [&](int64_t a, int64_t b) { return state.importance[a] > state.importance[b]; });
+                     // An init-capture: clang before 16 cannot capture a structured binding.
+                     [&importance = state.importance](int64_t a, int64_t b) {
+                       return importance[a] > importance[b];
+                     });
     for (size_t i = 0; left < target && i < back.size(); ++i, ++left) p[back[i]] = false;
   }
   // Commit: every mask at once.

@@ -5,6 +5,7 @@
 #ifndef STRUCTPRUNE_PRUNING_STRUCTURED_SPARSIFIER_H_
 #define STRUCTPRUNE_PRUNING_STRUCTURED_SPARSIFIER_H_
 
+#include <utility>
 #include <vector>
 
 #include "core/shape.h"
@@ -69,11 +70,12 @@ class BaseStructuredSparsifier : public BaseSparsifier {
   // Group mode: couples configured producers with the rest of their dependency group.
   absl::Status AttachGroupMasks();
 
-  // A mask that follows a dependency group: entry i is channel channel_of_index[i].
+  // A mask that follows dependency groups: entry i is (group, channel) channel_of_index[i];
+  // group -1 marks an entry no configured group prunes (it stays true). A BatchNorm or
+  // depthwise conv after a cat carries channels of several groups.
   struct CoupledMask {
     Tensor mask;
-    int group;
-    std::vector<int64_t> channel_of_index;
+    std::vector<std::pair<int, int64_t>> channel_of_index;
     bool producer;  // a producer's own mask (others follow the producers)
   };
   std::vector<Pattern> patterns_;

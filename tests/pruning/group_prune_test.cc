@@ -2,6 +2,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
 #include "graph/builder.h"
 #include "ops/conv2d.h"
@@ -135,6 +136,103 @@ TEST(GroupSaliency, IgnoredLayersKeepTheirWholeGroup) {
   SP_ASSERT_OK_AND_ASSIGN(GraphModule other, ResidualNet());
   EXPECT_THAT(SaliencyPrune(other, {{kSparsityLevel, 0.5}, {"ignored_layers", std::string("bn")}}).status(),
               testing::StatusIs(absl::StatusCode::kNotFound, "ignored layer 'bn' is not a Linear/Conv2d producer"));
+}
+
+// conv_a (3 -> 2) and conv_b (3 -> 3) concatenated (5 channels), then
+//   kResidual:  + conv_c (3 -> 5) -> relu: one group holds conv_a, conv_b and conv_c;
+//   kBatchNorm: -> bn -> relu, as DenseNet: bn carries channels of two groups;
+// -> head (1x1, 5 -> 4) -> pool -> flatten -> fc.
+enum class AfterCat { kResidual, kBatchNorm };
+absl::StatusOr<GraphModule> CatNet(AfterCat after) {
+  GraphBuilder b(4);
+  b.AddModule("conv_a", Conv(3, 2));
+  b.AddModule("conv_b", Conv(3, 3));
+  if (after == AfterCat::kResidual) b.AddModule("conv_c", Conv(3, 5));
+  if (after == AfterCat::kBatchNorm) AddRandomBatchNorm(b, "bn", 5);
+  b.AddModule("head", Conv(5, 4, 1));
+  b.AddModule("pool", OpKind::kAdaptiveAvgPool2d, {{"output_size", std::vector<int64_t>{1, 1}}});
+  b.AddModule("fc", LinearAttrs{.in_features = 4, .out_features = 3});
+  Node* x = b.Input("x");
+  Node* y = b.Cat({b.Call("conv_a", x), b.Call("conv_b", x)}, 1);
+  y = after == AfterCat::kResidual ? b.Add(y, b.Call("conv_c", x)) : b.Call("bn", y);
+  y = b.Call("head", b.Call(OpKind::kRelu, y));
+  b.Output(b.Call("fc", b.Flatten(b.Call("pool", y), 1)));
+  return b.Build();
+}
+
+// Found by the property suite (tests/property): a group whose producers own disjoint parts of
+// a cat kept one channel for the group, but conv_a lost every row of its own and could not run.
+// Every producer keeps a row.
+TEST(GroupPrune, EveryPartOfACatKeepsARow) {
+  SP_ASSERT_OK_AND_ASSIGN(GraphModule model, CatNet(AfterCat::kResidual));
+  KeepMasksPruner pruner;
+  pruner.SetInputShapes({kInput});
+  // Group channels 0, 1 are all of conv_a's; 3 is conv_b's row 1.
+  SP_ASSERT_OK_AND_ASSIGN(testing::PruneRun run,
+                          testing::PrepareMaskPruneVerify(pruner, model,
+                                                          {.config = ConfigFor({"conv_c.weight"}),
+                                                           .pruned = {{"conv_c.weight", {0, 1, 3}}},
+                                                           .input_shapes = {kInput}}));
+  EXPECT_TRUE(run.verify.equivalent) << run.verify.ToString() << "\n" << run.report.ToString();
+  EXPECT_EQ(Rows(model, "conv_a"), 1);
+  EXPECT_EQ(Rows(model, "conv_b"), 2);
+  EXPECT_EQ(Rows(model, "conv_c"), 3);
+  for (const LayerPruneRecord& r : run.report.layers) {
+    if (r.module_fqn != "conv_a") continue;
+    EXPECT_THAT(r.channels_kept_for_exactness, ElementsAre(0));
+    EXPECT_EQ(r.kept_reason, "pruning every channel would leave the layer empty");
+  }
+}
+
+// Found by the property suite: a BatchNorm after a cat of two groups made Prepare() fail with
+// Internal "'bn' mixes dependency groups". Each of its channels follows its own group.
+TEST(GroupPrune, BatchNormAfterCatFollowsTheGroupOfEachChannel) {
+  for (bool prune_bias : {true, false}) {
+    for (bool both : {true, false}) {
+      SCOPED_TRACE(absl::StrCat(prune_bias ? "prune_bias" : "keep bias", both ? ", both parts" : ", conv_a only"));
+      SP_ASSERT_OK_AND_ASSIGN(GraphModule model, CatNet(AfterCat::kBatchNorm));
+      KeepMasksPruner pruner({{kPruneBias, prune_bias}});
+      pruner.SetInputShapes({kInput});
+      testing::PruneCase c{.config = ConfigFor({"conv_a.weight"}), .pruned = {{"conv_a.weight", {1}}},
+                           .input_shapes = {kInput}};
+      if (both) {
+        c.config = ConfigFor({"conv_a.weight", "conv_b.weight"});
+        c.pruned["conv_b.weight"] = {0, 2};
+      }
+      SP_ASSERT_OK_AND_ASSIGN(testing::PruneRun run, testing::PrepareMaskPruneVerify(pruner, model, c));
+      EXPECT_TRUE(run.verify.equivalent) << run.verify.ToString() << "\n" << run.report.ToString();
+      EXPECT_EQ(model.root().FindModule("bn")->parameter("weight")->numel(), both ? 2 : 4);
+      EXPECT_EQ(model.root().FindModule("head")->parameter("weight")->size(1), both ? 2 : 4);
+    }
+  }
+}
+
+// Found by the property suite: a depthwise conv called twice got two bias hooks in group
+// mode, so the prepared model added its bias twice. It is masked once; a prepared model with
+// nothing masked computes what the model did, and Prune() refuses to slice the shared conv.
+//
+//   x -> stem (3 -> 4) -> dw (depthwise 3x3) -> relu -> dw -> pool -> flatten -> fc
+TEST(GroupPrune, DepthwiseConvCalledTwiceIsMaskedOnce) {
+  GraphBuilder b(6);
+  b.AddModule("stem", Conv(3, 4));
+  b.AddModule("dw", Conv(4, 4, 3, /*groups=*/4));
+  b.AddModule("pool", OpKind::kAdaptiveAvgPool2d, {{"output_size", std::vector<int64_t>{1, 1}}});
+  b.AddModule("fc", LinearAttrs{.in_features = 4, .out_features = 3});
+  Node* y = b.Call("dw", b.Call(OpKind::kRelu, b.Call("dw", b.Call("stem", b.Input("x")))));
+  b.Output(b.Call("fc", b.Flatten(b.Call("pool", y), 1)));
+  SP_ASSERT_OK_AND_ASSIGN(GraphModule model, b.Build());
+  const GraphModule original = model.Clone();
+  KeepMasksPruner pruner;
+  pruner.SetInputShapes({kInput});
+  SP_ASSERT_OK(pruner.Prepare(model, ConfigFor({"stem.weight"})));
+  const PruneReport nothing_pruned;
+  SP_ASSERT_OK_AND_ASSIGN(VerifyResult same, VerifyEquivalence(original, model, {kInput}, nothing_pruned));
+  EXPECT_TRUE(same.equivalent) << same.ToString();
+  SP_ASSERT_OK(pruner.SetMask("stem.weight", MaskWithout(4, {1})));
+  const testing::ModelSnapshot before = testing::TakeSnapshot(model);
+  EXPECT_THAT(pruner.Prune(), testing::StatusIs(absl::StatusCode::kUnimplemented,
+                                                ::testing::HasSubstr("('dw' called or read more than once)")));
+  EXPECT_TRUE(testing::SameAsSnapshot(before, model));
 }
 
 }  // namespace

@@ -422,5 +422,62 @@ TEST(LstmPrune, PrepareMasksWholeUnits) {
   EXPECT_THAT(lstm.forward_hooks(), IsEmpty());
 }
 
+// Found by the property suite (tests/property): pruning every unit left an LSTM of
+// hidden_size 0, which cannot run. A layer losing every unit keeps its first, as Linear and
+// Conv2d layers keep a channel.
+TEST(LstmPrune, LayerLosingEveryUnitKeepsOne) {
+  const LstmCase c{1, false, false};
+  SP_ASSERT_OK_AND_ASSIGN(GraphModule model, BuildModel(c));
+  KeepMasksPruner pruner;
+  const std::vector<int64_t> all = {0, 1, 2, 3, 4, 5, 6, 7};
+  SP_ASSERT_OK_AND_ASSIGN(PruneRun run, PrepareMaskPruneVerify(pruner, model, MakeCase(c, {}, {all})));
+  EXPECT_TRUE(run.verify.equivalent) << run.verify.ToString();
+  EXPECT_EQ(IntAttr(model, "lstm", "hidden_size"), 1);
+  ASSERT_EQ(run.report.layers.size(), 1u);
+  EXPECT_THAT(run.report.layers[0].channels_pruned, ElementsAre(1, 2, 3, 4, 5, 6, 7));
+  EXPECT_THAT(run.report.layers[0].channels_kept_for_exactness, ElementsAre(0));
+  EXPECT_THAT(run.report.layers[0].kept_reason, HasSubstr("would leave the layer empty"));
+}
+
+// x -> lstm (2 layers) -> getitem(0) -> fc -> out; lstm -> getitem(1) -> getitem(0) = h_n,
+// returned as it is or read by fc_state.
+absl::StatusOr<GraphModule> LstmReturningHn(bool hn_feeds_linear) {
+  GraphBuilder b(5);
+  b.AddModule("lstm", LstmAttrs{.input_size = kInput, .hidden_size = kHidden, .num_layers = 2});
+  b.AddModule("fc", LinearAttrs{.in_features = kHidden, .out_features = kOutput});
+  if (hn_feeds_linear) b.AddModule("fc_state", LinearAttrs{.in_features = kHidden, .out_features = kOutput});
+  Node* lstm = b.Call("lstm", b.Input("x"));
+  Node* h_n = b.GetItem(b.GetItem(lstm, 1), 0);
+  if (hn_feeds_linear) h_n = b.Call("fc_state", h_n);
+  b.Output({b.Call("fc", b.GetItem(lstm, 0)), h_n});
+  return b.Build();
+}
+
+// Found by the property suite: h_n returned alone lost the pruned units without the report
+// saying so, so the pruned model could not be compared with the masked one.
+TEST(LstmPrune, HiddenStateReturnedAloneLosesThePrunedUnits) {
+  const LstmCase c{2, false, false};
+  SP_ASSERT_OK_AND_ASSIGN(GraphModule model, LstmReturningHn(false));
+  KeepMasksPruner pruner;
+  SP_ASSERT_OK_AND_ASSIGN(PruneRun run, PrepareMaskPruneVerify(pruner, model, MakeCase(c)));
+  EXPECT_TRUE(run.verify.equivalent) << run.verify.ToString();
+  SP_ASSERT_OK_AND_ASSIGN(auto shapes, OutputShapes(model, {InputShape(c)}));
+  EXPECT_THAT(shapes, ElementsAre(Seq(c, kOutput), Shape({2, kBatch, kKept})));
+}
+
+// Found by the property suite: h_n read by a Linear kept its width while the LSTM lost units,
+// and the pruned model could not run. Pruning is refused and the model left as it was.
+TEST(LstmPrune, StateReadByALayerIsRejected) {
+  SP_ASSERT_OK_AND_ASSIGN(GraphModule model, LstmReturningHn(true));
+  KeepMasksPruner pruner;
+  SP_ASSERT_OK(pruner.Prepare(model, ConfigFor(LayerWeights(2))));
+  SP_ASSERT_OK(pruner.SetMask("lstm.weight_ih_l0", MaskWithout(kHidden, {1, 4, 6})));
+  SP_ASSERT_OK(pruner.SetMask("lstm.weight_ih_l1", MaskWithout(kHidden, {1, 4, 6})));
+  const testing::ModelSnapshot before = TakeSnapshot(model);
+  EXPECT_THAT(pruner.Prune(), StatusIs(absl::StatusCode::kUnimplemented,
+                                       HasSubstr("its state (h_n, c_n) is read by 'fc_state'")));
+  EXPECT_TRUE(SameAsSnapshot(before, model));
+}
+
 }  // namespace
 }  // namespace structprune

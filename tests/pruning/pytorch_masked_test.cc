@@ -148,8 +148,9 @@ TEST_P(PyTorchMaskedTest, PrunedModelMatchesPyTorchMaskedModel) {
   ASSERT_EQ(report.layers.size(), c.masks.size()) << report.ToString();
   int64_t pruned = 0, kept = 0;
   for (const auto& [fqn, mask] : c.masks) {
+    // An init-capture: clang before 16 cannot capture a structured binding.
     auto r = std::find_if(report.layers.begin(), report.layers.end(),
-                          [&](const LayerPruneRecord& l) { return l.tensor_fqn == fqn; });
+                          [&fqn = fqn](const LayerPruneRecord& l) { return l.tensor_fqn == fqn; });
     ASSERT_NE(r, report.layers.end()) << "no report record for " << fqn;
     std::vector<int64_t> both = r->channels_pruned;
     both.insert(both.end(), r->channels_kept_for_exactness.begin(),
@@ -229,8 +230,10 @@ TEST(PyTorchMaskedLstmLayerNorm, ApproximateModeRunsAndShrinks) {
     EXPECT_EQ(GetIntAttr(model.root().FindModule("lstm")->attrs(), "hidden_size", -1).value(),
               hidden - removed);
     for (const auto& [fqn, mask] : c.masks) {
-      auto r = std::find_if(report.layers.begin(), report.layers.end(),
-                            [&](const LayerPruneRecord& l) { return l.tensor_fqn == fqn; });
+      // An init-capture: clang before 16 cannot capture a structured binding.
+      auto r = std::find_if(
+          report.layers.begin(), report.layers.end(),
+          [&fqn = fqn](const LayerPruneRecord& l) { return l.tensor_fqn == fqn; });
       ASSERT_NE(r, report.layers.end()) << fqn;
       EXPECT_EQ(r->channels_pruned, PrunedIndices(mask)) << fqn;
       EXPECT_EQ(r->channels_removed_inexactly, PrunedIndices(mask)) << fqn;

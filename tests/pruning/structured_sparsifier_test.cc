@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "graph/builder.h"
 #include "graph/printer.h"
+#include "ops/conv2d.h"
 #include "ops/linear.h"
 #include "ops/norms.h"
 #include "pruning/parametrization.h"
@@ -1198,6 +1199,61 @@ TEST(PrunedModel, FoldsAKeptBiasIntoTheNextLinear) {
   ASSERT_EQ(bias->numel(), 10);
   for (int64_t o = 0; o < 10; ++o) {
     EXPECT_FLOAT_EQ(bias->data<float>()[o], b * w4.data<float>()[o * 3 + 1]) << o;
+  }
+}
+
+// Found by the property suite (tests/property): a grouped conv lost rows unevenly across its
+// groups, so the pruned conv read the wrong input group (or, groups not dividing its width,
+// could not run). Rows go only as far as every group loses as many:
+//
+//   x -> grouped (Conv2d 4 -> 6, groups 2) -> relu -> head (Conv2d 6 -> 3)
+//   mask prunes {0, 1} of group 0 and {4} of group 1: row 1 stays -> grouped [4, 2, 3, 3]
+TEST(PruneGroupedConv, EveryGroupLosesAsManyRows) {
+  for (bool prune_bias : {true, false}) {
+    SCOPED_TRACE(prune_bias ? "prune_bias" : "keep bias");
+    GraphBuilder b(11);
+    b.AddModule("grouped", Conv2dAttrs{.in_channels = 4, .out_channels = 6, .kernel_size = {3, 3}, .groups = 2});
+    b.AddModule("head", Conv2dAttrs{.in_channels = 6, .out_channels = 3, .kernel_size = {1, 1}});
+    b.Output(b.Call("head", b.Call(OpKind::kRelu, b.Call("grouped", b.Input("x")))));
+    SP_ASSERT_OK_AND_ASSIGN(GraphModule model, b.Build());
+    KeepMasksPruner pruner({{kPruneBias, prune_bias}});
+    SP_ASSERT_OK_AND_ASSIGN(PruneRun run, PrepareMaskPruneVerify(pruner, model,
+                                                                 {.config = ConfigFor({"grouped.weight"}),
+                                                                  .pruned = {{"grouped.weight", {0, 1, 4}}},
+                                                                  .input_shapes = {{2, 4, 6, 6}}}));
+    EXPECT_TRUE(run.verify.equivalent) << run.verify.ToString() << "\n" << run.report.ToString();
+    EXPECT_EQ(ParamShape(model, "grouped.weight"), S({4, 2, 3, 3}));
+    EXPECT_EQ(ParamShape(model, "head.weight"), S({3, 4, 1, 1}));
+    ASSERT_EQ(run.report.layers.size(), 1u);
+    EXPECT_THAT(run.report.layers[0].channels_pruned, ElementsAre(0, 4));
+    EXPECT_THAT(run.report.layers[0].channels_kept_for_exactness, ElementsAre(1));
+    EXPECT_THAT(run.report.layers[0].kept_reason, HasSubstr("every group must lose as many channels"));
+  }
+}
+
+// Found by the property suite: pruning sliced a module that the graph calls twice (tied
+// weights) for one of its calls, and the other call could no longer run. Such a module is
+// refused and the model left as it was, in pattern and in dependency-group mode.
+//
+//   x -> fc0 (Linear 5 -> 6) -> relu -> tied (Linear 6 -> 6) -> relu -> tied -> out
+TEST(AllOrNothing, ModuleCalledTwiceIsNotSliced) {
+  for (bool groups : {false, true}) {
+    SCOPED_TRACE(groups ? "dependency groups" : "patterns");
+    GraphBuilder b(12);
+    b.AddModule("fc0", LinearAttrs{.in_features = 5, .out_features = 6});
+    b.AddModule("tied", LinearAttrs{.in_features = 6, .out_features = 6});
+    Node* h = b.Call(OpKind::kRelu, b.Call("fc0", b.Input("x")));
+    h = b.Call(OpKind::kRelu, b.Call("tied", h));
+    b.Output(b.Call("tied", h));
+    SP_ASSERT_OK_AND_ASSIGN(GraphModule model, b.Build());
+    KeepMasksPruner pruner;
+    if (groups) pruner.SetInputShapes({{3, 5}});
+    SP_ASSERT_OK(pruner.Prepare(model, ConfigFor({"fc0.weight"})));
+    SP_ASSERT_OK(pruner.SetMask("fc0.weight", MaskWithout(6, {2, 3})));
+    const testing::ModelSnapshot before = TakeSnapshot(model);
+    EXPECT_THAT(pruner.Prune(), StatusIs(absl::StatusCode::kUnimplemented,
+                                         HasSubstr("'tied.weight' is used at 2 places in the graph")));
+    EXPECT_TRUE(SameAsSnapshot(before, model));
   }
 }
 

@@ -4,6 +4,7 @@
 
 #include <onnx/checker.h>
 
+#include <algorithm>
 #include <exception>
 
 #include "absl/container/flat_hash_map.h"
@@ -50,7 +51,12 @@ class Exporter {
  public:
   Exporter(const GraphModule& model, const OnnxExportOptions& options)
       : model_(model), options_(options) {}
-  absl::StatusOr<std::string> Run(const std::vector<Shape>& input_shapes);
+  // Writes the model planned for `input_shapes`, every input and output dim as planned.
+  absl::Status Build(const std::vector<Shape>& input_shapes);
+  // Then writes the dims named by options_.input_dim_params as symbolic (see the header).
+  absl::Status MakeDimsSymbolic(const std::vector<Shape>& input_shapes);
+  // Checks the model with onnx::checker and serializes it.
+  absl::StatusOr<std::string> Finish();
 
  private:
   absl::Status WriteNode(const Node& node, internal::OnnxWriter& w);
@@ -62,6 +68,7 @@ class Exporter {
   std::unique_ptr<Interpreter> interp_;
   onnx::ModelProto proto_;
   absl::flat_hash_map<const Node*, ExportValue> values_;
+  std::vector<Shape> output_shapes_;  // the graph outputs', as planned
 };
 
 absl::Status Exporter::WriteNode(const Node& node, internal::OnnxWriter& w) {
@@ -173,7 +180,7 @@ absl::Status Exporter::NameOutputs(const std::vector<std::pair<std::string, Shap
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> Exporter::Run(const std::vector<Shape>& input_shapes) {
+absl::Status Exporter::Build(const std::vector<Shape>& input_shapes) {
   if (options_.opset < internal::kMinOnnxOpset || options_.opset > internal::kMaxOnnxOpset) {
     return absl::InvalidArgumentError(absl::StrCat("opset ", options_.opset, " is not supported (",
                                                    internal::kMinOnnxOpset, " to ",
@@ -226,6 +233,107 @@ absl::StatusOr<std::string> Exporter::Run(const std::vector<Shape>& input_shapes
     SP_RETURN_IF_ERROR(WriteNode(*node, w));
   }
   SP_RETURN_IF_ERROR(NameOutputs(outputs, w));
+  for (const auto& [name, shape] : outputs) output_shapes_.push_back(shape);
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Symbolic dims. A dim may be written symbolic only when the graph does not depend on its size:
+// the model is exported again with the dim one larger and must give the same nodes (a Reshape
+// or pool kernel computed from that size would differ). The outputs' dims that change follow it.
+
+bool SameNodes(const onnx::GraphProto& a, const onnx::GraphProto& b) {
+  if (a.node_size() != b.node_size()) return false;
+  for (int i = 0; i < a.node_size(); ++i) {
+    if (a.node(i).SerializeAsString() != b.node(i).SerializeAsString()) return false;
+  }
+  return true;
+}
+
+onnx::TensorShapeProto::Dimension& DimOf(onnx::ValueInfoProto& info, size_t d) {
+  return *info.mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim(
+      static_cast<int>(d));
+}
+
+absl::Status Exporter::MakeDimsSymbolic(const std::vector<Shape>& input_shapes) {
+  const std::vector<std::vector<std::string>>& names = options_.input_dim_params;
+  if (names.empty()) return absl::OkStatus();
+  if (names.size() != input_shapes.size()) {
+    return absl::InvalidArgumentError(absl::StrCat("the model has ", input_shapes.size(),
+                                                   " inputs but dim names for ", names.size(),
+                                                   " inputs were given"));
+  }
+  std::vector<std::string> symbols;  // distinct, in order of first use
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (!names[i].empty() && names[i].size() != input_shapes[i].size()) {
+      return absl::InvalidArgumentError(absl::StrCat("input ", i, " has ", input_shapes[i].size(),
+                                                     " dims but ", names[i].size(),
+                                                     " dim names were given"));
+    }
+    for (const std::string& name : names[i]) {
+      if (!name.empty() && std::find(symbols.begin(), symbols.end(), name) == symbols.end())
+        symbols.push_back(name);
+    }
+  }
+  struct OutputDim {
+    int varied = 0;       // how many symbols change it
+    std::string follows;  // the symbol it equals in both plans
+  };
+  std::vector<std::vector<OutputDim>> output_dims;
+  for (const Shape& shape : output_shapes_) output_dims.emplace_back(shape.size());
+  onnx::GraphProto& g = *proto_.mutable_graph();
+  OnnxExportOptions fixed = options_;
+  fixed.input_dim_params.clear();
+  for (const std::string& symbol : symbols) {
+    std::vector<Shape> larger = input_shapes;
+    std::vector<std::pair<int, size_t>> where;  // {input, dim}
+    for (size_t i = 0; i < names.size(); ++i) {
+      for (size_t d = 0; d < names[i].size(); ++d) {
+        if (names[i][d] != symbol) continue;
+        ++larger[i][d];
+        where.push_back({static_cast<int>(i), d});
+      }
+    }
+    Exporter other(model_, fixed);
+    if (!other.Build(larger).ok() || !SameNodes(g, other.proto_.graph())) continue;
+    bool same_ranks = other.output_shapes_.size() == output_shapes_.size();
+    for (size_t o = 0; same_ranks && o < output_shapes_.size(); ++o)
+      same_ranks = other.output_shapes_[o].size() == output_shapes_[o].size();
+    if (!same_ranks) continue;
+    for (const auto& [i, d] : where) DimOf(*g.mutable_input(i), d).set_dim_param(symbol);
+    const int64_t planned = input_shapes[where.front().first][where.front().second];
+    for (size_t o = 0; o < output_shapes_.size(); ++o) {
+      for (size_t k = 0; k < output_shapes_[o].size(); ++k) {
+        if (output_shapes_[o][k] == other.output_shapes_[o][k]) continue;
+        ++output_dims[o][k].varied;
+        if (output_shapes_[o][k] == planned && other.output_shapes_[o][k] == planned + 1)
+          output_dims[o][k].follows = symbol;
+      }
+    }
+  }
+  // An output dim following one symbol takes its name; one varying otherwise takes the name
+  // given for it (the imported file's), or none.
+  for (size_t o = 0; o < output_dims.size(); ++o) {
+    const std::vector<std::string>* given =
+        o < options_.output_dim_params.size() ? &options_.output_dim_params[o] : nullptr;
+    for (size_t k = 0; k < output_dims[o].size(); ++k) {
+      const OutputDim& dim = output_dims[o][k];
+      if (dim.varied == 0) continue;
+      std::string name = dim.varied == 1 ? dim.follows : "";
+      if (name.empty() && given != nullptr && given->size() == output_dims[o].size())
+        name = (*given)[k];
+      onnx::TensorShapeProto::Dimension& out = DimOf(*g.mutable_output(static_cast<int>(o)), k);
+      if (name.empty()) {
+        out.clear_dim_value();
+      } else {
+        out.set_dim_param(name);
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> Exporter::Finish() {
   try {
     onnx::checker::check_model(proto_);
   } catch (const std::exception& e) {
@@ -243,16 +351,23 @@ absl::StatusOr<std::string> Exporter::Run(const std::vector<Shape>& input_shapes
 
 OnnxExportOptions ExportOptionsFor(const OnnxModel& model) {
   OnnxExportOptions options;
-  options.opset = model.opset;
+  // A model read at an older opset (the importer reads from opset 1) is written at the oldest
+  // opset the exporter writes.
+  options.opset = std::max(model.opset, internal::kMinOnnxOpset);
   options.input_names = model.input_names;
   options.output_names = model.output_names;
+  options.input_dim_params = model.input_dim_params;
+  options.output_dim_params = model.output_dim_params;
   return options;
 }
 
 absl::StatusOr<std::string> ExportOnnxToBytes(const GraphModule& model,
                                               const std::vector<Shape>& input_shapes,
                                               const OnnxExportOptions& options) {
-  return Exporter(model, options).Run(input_shapes);
+  Exporter exporter(model, options);
+  SP_RETURN_IF_ERROR(exporter.Build(input_shapes));
+  SP_RETURN_IF_ERROR(exporter.MakeDimsSymbolic(input_shapes));
+  return exporter.Finish();
 }
 
 absl::Status ExportOnnx(const GraphModule& model, const std::vector<Shape>& input_shapes,

@@ -19,6 +19,7 @@
 #include "absl/strings/str_split.h"
 #include "core/status_macros.h"
 #include "graph/builder.h"
+#include "graph/onnx/constant_inputs.h"
 #include "graph/onnx/import_patterns.h"
 #include "graph/onnx/onnx_graph.h"
 #include "graph/onnx/proto.h"
@@ -324,7 +325,7 @@ Module* ModuleAt(Module& root, const std::string& fqn, const ImportOp& op) {
 
 absl::StatusOr<OnnxModel> Importer::Build() {
   GraphBuilder b;
-  OnnxModel result{GraphModule(Module::Sequential(), Graph()), {}, {}, {}, g_.opset(), {}};
+  OnnxModel result{GraphModule(Module::Sequential(), Graph()), {}, {}, {}, {}, {}, g_.opset(), {}};
   absl::flat_hash_map<std::string, Node*> values;
   for (const onnx::ValueInfoProto& in : g_.graph().input()) {
     if (!g_.IsModelInput(in.name())) continue;
@@ -340,6 +341,7 @@ absl::StatusOr<OnnxModel> Importer::Build() {
     result.input_names.push_back(in.name());
     const Shape* shape = g_.ShapeOf(in.name());
     result.input_shapes.push_back(shape ? *shape : Shape{});
+    result.input_dim_params.push_back(internal::DimParamsOf(in));
   }
   for (int k : EmissionOrder()) {
     const ImportOp& op = ops_[k];
@@ -366,6 +368,7 @@ absl::StatusOr<OnnxModel> Importer::Build() {
     } else {
       node = b.Call(op.kind, args, op.attrs);
     }
+    for (const auto& [kind, attrs] : op.then) node = node ? b.Call(kind, node, attrs) : nullptr;
     if (node == nullptr) break;  // Build() reports the builder's error
     std::map<std::vector<int64_t>, Node*> items = {{{}, node}};
     for (const internal::ImportOutput& o : op.outputs) {
@@ -392,6 +395,7 @@ absl::StatusOr<OnnxModel> Importer::Build() {
     }
     outputs.push_back(it->second);
     result.output_names.push_back(out.name());
+    result.output_dim_params.push_back(internal::DimParamsOf(out));
   }
   b.Output(outputs);
   SP_ASSIGN_OR_RETURN(result.model, b.Build());
@@ -408,19 +412,31 @@ absl::StatusOr<OnnxModel> ImportModelProto(const onnx::ModelProto& proto) {
 
 }  // namespace
 
-absl::StatusOr<OnnxModel> ImportOnnxFromBytes(absl::string_view bytes) {
+absl::StatusOr<OnnxModel> ImportOnnxFromBytes(absl::string_view bytes,
+                                              const OnnxImportOptions& options) {
   SP_ASSIGN_OR_RETURN(std::unique_ptr<onnx::ModelProto> proto, internal::ParseModelProto(bytes));
+  SP_RETURN_IF_ERROR(internal::BindConstantInputs(options.constant_inputs, *proto));
   return ImportModelProto(*proto);
 }
 
-absl::StatusOr<OnnxModel> ImportOnnx(const std::string& path) {
+absl::StatusOr<OnnxModel> ImportOnnx(const std::string& path, const OnnxImportOptions& options) {
   SP_ASSIGN_OR_RETURN(std::string bytes, internal::ReadFileBytes(path));
-  absl::StatusOr<OnnxModel> model = ImportOnnxFromBytes(bytes);
+  absl::StatusOr<OnnxModel> model = ImportOnnxFromBytes(bytes, options);
   if (!model.ok()) {
     return absl::Status(model.status().code(),
                         absl::StrCat("'", path, "': ", model.status().message()));
   }
   return model;
+}
+
+absl::StatusOr<std::vector<OnnxGraphInput>> ReadOnnxGraphInputs(const std::string& path) {
+  SP_ASSIGN_OR_RETURN(std::string bytes, internal::ReadFileBytes(path));
+  absl::StatusOr<std::unique_ptr<onnx::ModelProto>> proto = internal::ParseModelProto(bytes);
+  if (!proto.ok()) {
+    return absl::Status(proto.status().code(),
+                        absl::StrCat("'", path, "': ", proto.status().message()));
+  }
+  return internal::GraphInputsOf(**proto);
 }
 
 absl::StatusOr<std::string> ResolveTensorFqn(const OnnxModel& model, absl::string_view name) {

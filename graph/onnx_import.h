@@ -1,4 +1,4 @@
-// ONNX -> GraphModule: reads a model exported by PyTorch (opset 13 to 17) or another exporter
+// ONNX -> GraphModule: reads a model exported by PyTorch (opsets up to 17) or another exporter
 // into the module tree and graph, modules named by their PyTorch FQNs. Errors name the ONNX
 // node or field; a malformed or hostile file is an error, never a crash.
 #ifndef STRUCTPRUNE_GRAPH_ONNX_IMPORT_H_
@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "core/shape.h"
+#include "core/tensor.h"
 #include "graph/graph_module.h"
 
 namespace structprune {
@@ -22,13 +23,27 @@ struct OnnxModel {
   // their shapes from the file: -1 for a symbolic dimension, empty when the file has none.
   std::vector<std::string> input_names;
   std::vector<Shape> input_shapes;
-  // The graph outputs, in the order of the output node's flattened results.
+  // Per input and dim, the name of a symbolic dimension (dim_param "batch"; an unnamed one
+  // becomes "<input>_dim_<d>"), "" for a fixed one: what keeps an export dynamic
+  // (OnnxExportOptions::input_dim_params).
+  std::vector<std::vector<std::string>> input_dim_params;
+  // The graph outputs, in the order of the output node's flattened results, and their dim
+  // names as for the inputs (empty for an output without a shape in the file).
   std::vector<std::string> output_names;
+  std::vector<std::vector<std::string>> output_dim_params;
   int64_t opset = 0;
   // Every ONNX initializer that became a module tensor -> that tensor's FQN: "seq.0.weight" ->
   // "seq.0.weight", "onnx::MatMul_12" -> "seq.1.weight". Tensors are stored in PyTorch's layout
   // (a MatMul weight is transposed back to [out, in], LSTM gates reordered to i, f, g, o).
   std::map<std::string, std::string> tensor_fqns;
+};
+
+struct OnnxImportOptions {
+  // Graph inputs imported as constants, name -> value, as if the file stored them as
+  // initializers: they are no longer model inputs, and a weight read from one becomes a module
+  // tensor. For files that pass weights as graph inputs (ONNX's backend node tests);
+  // ReadOnnxGraphInputs says which inputs are read as weights (`structprune run` binds those).
+  std::map<std::string, Tensor> constant_inputs;
 };
 
 // Imports the model. Modules take the FQN of their weights ("seq.0.weight" -> "seq.0"), else
@@ -38,10 +53,27 @@ struct OnnxModel {
 //   NotFound         the file does not exist;
 //   InvalidArgument  "not a valid ONNX model: ..." for empty, truncated or garbage bytes, an
 //                    unsorted or inconsistent graph, bad tensors or attributes (naming them);
+//                    a constant input that is no graph input or disagrees with its type;
 //   Unimplemented    "node '<name>' (<op>) is not supported; supported: ...", an opset outside
-//                    13..17, or a supported op with a form we cannot express (asymmetric pads).
-absl::StatusOr<OnnxModel> ImportOnnx(const std::string& path);
-absl::StatusOr<OnnxModel> ImportOnnxFromBytes(absl::string_view bytes);
+//                    1..17 or older than the node's op is read at (most ops: 7), or a supported
+//                    op with a form we cannot express (asymmetric pads, a weight that is a
+//                    graph input and not bound).
+absl::StatusOr<OnnxModel> ImportOnnx(const std::string& path,
+                                     const OnnxImportOptions& options = {});
+absl::StatusOr<OnnxModel> ImportOnnxFromBytes(absl::string_view bytes,
+                                              const OnnxImportOptions& options = {});
+
+// A graph input of an ONNX file (an input without an initializer).
+struct OnnxGraphInput {
+  std::string name;
+  // Read where the importer needs a constant: a weight, bias, statistic, bound, ratio or target
+  // shape (Conv's W and B, Gemm's B and C, BatchNormalization's inputs 1..4, Clip's min / max,
+  // LSTM's W / R / B, Reshape's shape, ...). Such an input imports only when bound
+  // (OnnxImportOptions::constant_inputs).
+  bool is_weight = false;
+};
+// The file's graph inputs in order, without importing it. Errors as ImportOnnx's for the file.
+absl::StatusOr<std::vector<OnnxGraphInput>> ReadOnnxGraphInputs(const std::string& path);
 
 // A tensor name a user may give for an imported model: one of its FQNs, or an ONNX
 // initializer name (see tensor_fqns). NotFound naming `name` otherwise.

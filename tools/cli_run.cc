@@ -1,5 +1,7 @@
 // `structprune run`: one forward pass on TensorProto inputs (ONNX test-data convention),
-// writing output_0.pb, output_1.pb, ...
+// writing output_0.pb, output_1.pb, ... run binds inputs used as weights: a graph input read
+// where the importer needs a constant (Conv's W, as ONNX's backend node tests pass it) is
+// imported as a constant of the given value.
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -7,6 +9,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "graph/interpreter.h"
 #include "graph/onnx_tensor.h"
 #include "tools/cli_common.h"
@@ -23,11 +26,35 @@ constexpr char kCommand[] = "run";
 
 int RunForward(const std::string& path, const std::vector<std::string>& input_paths,
                const std::string& out_dir) {
+  // The i-th --input is the file's i-th graph input. Those the importer reads as weights
+  // (Conv's W given as a graph input, as in ONNX's backend node tests) are bound to their
+  // values and imported as constants; the others are the forward pass's inputs.
+  absl::StatusOr<std::vector<OnnxGraphInput>> graph_inputs = ReadOnnxGraphInputs(path);
+  if (!graph_inputs.ok()) return Fail(kCommand, graph_inputs.status());
+  if (input_paths.size() != graph_inputs->size()) {
+    std::vector<std::string> names;
+    for (const OnnxGraphInput& in : *graph_inputs) names.push_back(in.name);
+    return Fail(kCommand,
+                absl::InvalidArgumentError(absl::StrCat(
+                    "'", path, "' has ", names.size(), " graph inputs (",
+                    absl::StrJoin(names, ", "), "); got ", input_paths.size(), " --input files")));
+  }
+  OnnxImportOptions options;
+  std::vector<std::string> data_paths;
+  for (size_t i = 0; i < input_paths.size(); ++i) {
+    if (!(*graph_inputs)[i].is_weight) {
+      data_paths.push_back(input_paths[i]);
+      continue;
+    }
+    absl::StatusOr<Tensor> t = ReadTensorProtoFile(input_paths[i]);
+    if (!t.ok()) return Fail(kCommand, t.status());
+    options.constant_inputs[(*graph_inputs)[i].name] = *std::move(t);
+  }
   Progress(kCommand, absl::StrCat("importing ", path));
-  absl::StatusOr<OnnxModel> onnx = ImportOnnx(path);
+  absl::StatusOr<OnnxModel> onnx = ImportOnnx(path, options);
   if (!onnx.ok()) return Fail(kCommand, onnx.status());
   std::vector<Tensor> inputs;
-  for (const std::string& p : input_paths) {
+  for (const std::string& p : data_paths) {
     absl::StatusOr<Tensor> t = ReadTensorProtoFile(p);
     if (!t.ok()) return Fail(kCommand, t.status());
     if (t->dtype() != DType::kFloat32) {
@@ -83,8 +110,9 @@ const CommandSpec& RunCommand() {
       .name = kCommand,
       .synopsis = "run MODEL.onnx --input input_0.pb [--input input_1.pb ...] --output-dir DIR",
       .summary =
-          "Runs one forward pass on the given TensorProto inputs (one per model input, in\n"
-          "order) and writes each output as DIR/output_<i>.pb, named like the model's outputs.",
+          "Runs one forward pass on the given TensorProto inputs (one per graph input, in\n"
+          "order) and writes each output as DIR/output_<i>.pb, named like the model's outputs.\n"
+          "A graph input read as a weight (Conv's W, Gemm's B, ...) is bound to its value.",
       .flags = {{"input", "FILE.pb"}, {"output_dir", "DIR"}},
       .aliases = {},
       .min_positional = 1,

@@ -428,7 +428,9 @@ absl::StatusOr<ExportValue> Activation(OnnxWriter& w, const ExportCall& c) {
       break;
     case OpKind::kSoftplus:
       // ONNX Softplus has no threshold (PyTorch's returns x past it; the difference is < 3e-9
-      // at the default 20).
+      // at the default 20, log(1 + exp(-threshold)) / beta in general): a lower threshold would
+      // silently change the results.
+      if (p.threshold < 20.0) return Fail(c, absl::StrCat("threshold ", p.threshold, " < 20 has no ONNX form"));
       if (p.beta == 1.0) {
         y = unary("Softplus", x);
       } else {

@@ -122,20 +122,36 @@ MatchResult MatchSimpleActivation(const OnnxGraph& g, int anchor) {
 MatchResult MatchClip(const OnnxGraph& g, int anchor) {
   Subgraph s(g, anchor);
   const onnx::NodeProto& n = s.anchor();
-  double lo = -std::numeric_limits<double>::infinity(),
-         hi = std::numeric_limits<double>::infinity();
-  for (int i = 1; i <= 2 && i < n.input_size(); ++i) {
-    if (In(n, i).empty()) continue;
-    std::optional<float> v = ScalarConstant(g, In(n, i));
-    if (!v) return Unsupported(n, absl::StrCat("bound '", In(n, i), "' must be a scalar constant"));
-    (i == 1 ? lo : hi) = *v;
+  if (n.input_size() < 1) return InvalidNode(n, "missing input");
+  // A missing bound is ONNX's default, float's lowest / max.
+  std::optional<double> bounds[2];
+  for (int i = 0; i < 2; ++i) {
+    const char* name = i == 0 ? "min" : "max";
+    if (g.opset() < 11) {  // Clip-6: the bounds are attributes
+      if (FindAttr(n, name) == nullptr) continue;
+      SP_ASSIGN_OR_RETURN(float v, FloatAttr(n, name, 0.0f));
+      bounds[i] = v;
+      continue;
+    }
+    if (i + 1 >= n.input_size() || In(n, i + 1).empty()) continue;
+    std::optional<float> v = ScalarConstant(g, In(n, i + 1));
+    if (!v) {
+      return Unsupported(
+          n, absl::StrCat("bound '", In(n, i + 1), "' must be a float scalar constant"));
+    }
+    bounds[i] = *v;
   }
-  if (lo == 0.0 && hi == 6.0) return Finish(s, OpKind::kRelu6, In(n, 0));
-  if (lo == 0.0 && std::isinf(hi)) return Finish(s, OpKind::kRelu, In(n, 0));
-  if (std::isfinite(lo) && std::isfinite(hi)) {
-    return Finish(s, OpKind::kHardtanh, In(n, 0), {{"min_val", lo}, {"max_val", hi}});
+  if (!bounds[0] && !bounds[1]) {  // Clip(x) = x
+    if (!s.Closed() || g.Constant(In(n, 0)) != nullptr) return std::nullopt;
+    ImportOp op = MakeOp(s, OpKind::kIdentity, In(n, 0));
+    op.alias = true;
+    return op;
   }
-  return Unsupported(n, "a Clip needs both bounds (Hardtanh), or min 0 (ReLU)");
+  if (bounds[0] == 0.0 && bounds[1] == 6.0) return Finish(s, OpKind::kRelu6, In(n, 0));
+  if (bounds[0] == 0.0 && !bounds[1]) return Finish(s, OpKind::kRelu, In(n, 0));
+  const double lo = bounds[0].value_or(std::numeric_limits<float>::lowest());
+  const double hi = bounds[1].value_or(std::numeric_limits<float>::max());
+  return Finish(s, OpKind::kHardtanh, In(n, 0), {{"min_val", lo}, {"max_val", hi}});
 }
 
 MatchResult MatchReluClip(const OnnxGraph& g, int anchor) {

@@ -118,7 +118,8 @@ absl::StatusOr<Window> ReadWindow(const OnnxGraph& g, const onnx::NodeProto& n,
           std::max<int64_t>(0, (out - 1) * strides[i] + (kernel[i] - 1) * dilations[i] + 1 - size);
       pads[i] = pads[i + 2] = total / 2;
       if (total % 2 != 0) {
-        return Unsupported(n, absl::StrCat("auto_pad ", auto_pad, " pads asymmetrically"));
+        return Unsupported(n, absl::StrCat("auto_pad ", auto_pad, " pads ", ShapeToString(*in),
+                                           " asymmetrically; PyTorch padding is symmetric"));
       }
     }
   } else if (auto_pad != "NOTSET") {
@@ -178,6 +179,41 @@ std::optional<std::vector<int64_t>> ReshapeTarget(const OnnxGraph& g, const std:
     out.push_back(0);
   }
   return out;
+}
+
+// The widths of a zero-filling Pad over all dims: its `pads` input (opset 11 on) or attribute
+// (before), with no axes input; nullopt for another Pad.
+std::optional<std::vector<int64_t>> ZeroPadWidths(const OnnxGraph& g, const onnx::NodeProto& pad) {
+  absl::StatusOr<std::string> mode = StringAttr(pad, "mode", "constant");
+  if (!mode.ok() || *mode != "constant" || pad.input_size() < 1) return std::nullopt;
+  if (g.opset() < 11) {  // Pad-2: pads and value are attributes
+    absl::StatusOr<std::vector<int64_t>> pads = IntsAttr(pad, "pads", {});
+    absl::StatusOr<float> value = FloatAttr(pad, "value", 0.0f);
+    if (!pads.ok() || !value.ok() || *value != 0.0f) return std::nullopt;
+    return *pads;
+  }
+  const OnnxConstant* pads = pad.input_size() >= 2 ? g.Constant(In(pad, 1)) : nullptr;
+  const bool zero_value =
+      pad.input_size() < 3 || In(pad, 2).empty() || IsScalarConstant(g, In(pad, 2), 0.0);
+  const bool no_axes = pad.input_size() < 4 || In(pad, 3).empty();
+  if (pads == nullptr || pads->tensor.dtype() != DType::kInt64 || !zero_value || !no_axes) {
+    return std::nullopt;
+  }
+  auto v = pads->tensor.values<int64_t>();
+  return std::vector<int64_t>(v.begin(), v.end());
+}
+
+// PyTorch pools pad at most half the kernel (a window must overlap the input).
+absl::Status RequirePoolPadding(const onnx::NodeProto& n, const Window& w) {
+  for (int i = 0; i < 2; ++i) {
+    if (w.padding[i] > w.kernel[i] / 2) {
+      return Unsupported(
+          n, absl::StrCat("pads [", absl::StrJoin(w.padding, ", "),
+                          "] exceed half of kernel_shape [", absl::StrJoin(w.kernel, ", "),
+                          "]; PyTorch pools pad at most kernel_size / 2"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status RequireGraphValue(const OnnxGraph& g, const onnx::NodeProto& n, int index) {
@@ -310,6 +346,7 @@ MatchResult MatchMaxPool(const OnnxGraph& g, int anchor) {
   SP_RETURN_IF_ERROR(RequireUnusedOutput(g, n, 1));  // Indices
   SP_ASSIGN_OR_RETURN(std::vector<int64_t> kernel, IntsAttr(n, "kernel_shape", {}));
   SP_ASSIGN_OR_RETURN(Window win, ReadWindow(g, n, kernel, /*has_dilations=*/true));
+  SP_RETURN_IF_ERROR(RequirePoolPadding(n, win));
   SP_ASSIGN_OR_RETURN(int64_t ceil_mode, IntAttr(n, "ceil_mode", 0));
   MaxPool2dAttrs attrs{.kernel_size = win.kernel,
                        .stride = win.stride,
@@ -324,6 +361,7 @@ MatchResult MatchAveragePool(const OnnxGraph& g, int anchor) {
   SP_RETURN_IF_ERROR(RequireGraphValue(g, n, 0));
   SP_ASSIGN_OR_RETURN(std::vector<int64_t> kernel, IntsAttr(n, "kernel_shape", {}));
   SP_ASSIGN_OR_RETURN(Window win, ReadWindow(g, n, kernel, /*has_dilations=*/false));
+  SP_RETURN_IF_ERROR(RequirePoolPadding(n, win));
   SP_ASSIGN_OR_RETURN(int64_t ceil_mode, IntAttr(n, "ceil_mode", 0));
   SP_ASSIGN_OR_RETURN(int64_t count_include_pad, IntAttr(n, "count_include_pad", 0));
   AvgPool2dAttrs attrs{.kernel_size = win.kernel,
@@ -335,22 +373,15 @@ MatchResult MatchAveragePool(const OnnxGraph& g, int anchor) {
   // dims followed by an unpadded AveragePool: the padded zeros are then real elements.
   Subgraph with_pad(g, anchor);
   if (const onnx::NodeProto* pad = with_pad.Take(In(n, 0), "Pad");
-      pad != nullptr && win.padding == std::array<int64_t, 2>{0, 0} && pad->input_size() >= 2) {
-    absl::StatusOr<std::string> mode = StringAttr(*pad, "mode", "constant");
-    const OnnxConstant* pads = g.Constant(In(*pad, 1));
-    const bool zero_value =
-        pad->input_size() < 3 || In(*pad, 2).empty() || IsScalarConstant(g, In(*pad, 2), 0.0);
-    const bool no_axes = pad->input_size() < 4 || In(*pad, 3).empty();
-    if (mode.ok() && *mode == "constant" && pads != nullptr &&
-        pads->tensor.dtype() == DType::kInt64 && pads->tensor.numel() == 8 && zero_value &&
-        no_axes && with_pad.Closed() && IsGraphValue(g, In(*pad, 0))) {
-      auto p = pads->tensor.values<int64_t>();  // [N, C, H, W begins, N, C, H, W ends]
-      if (p[0] == 0 && p[1] == 0 && p[4] == 0 && p[5] == 0 && p[2] == p[6] && p[3] == p[7] &&
-          p[2] >= 0 && p[3] >= 0) {
-        attrs.padding = {p[2], p[3]};
-        attrs.count_include_pad = true;
-        return MakeOp(with_pad, OpKind::kAvgPool2d, In(*pad, 0), attrs.ToAttrs());
-      }
+      pad != nullptr && win.padding == std::array<int64_t, 2>{0, 0}) {
+    std::optional<std::vector<int64_t>> p = ZeroPadWidths(g, *pad);
+    // p: [N, C, H, W begins, N, C, H, W ends]
+    if (p && p->size() == 8 && with_pad.Closed() && IsGraphValue(g, In(*pad, 0)) && (*p)[0] == 0 &&
+        (*p)[1] == 0 && (*p)[4] == 0 && (*p)[5] == 0 && (*p)[2] == (*p)[6] && (*p)[3] == (*p)[7] &&
+        (*p)[2] >= 0 && (*p)[3] >= 0) {
+      attrs.padding = {(*p)[2], (*p)[3]};
+      attrs.count_include_pad = true;
+      return MakeOp(with_pad, OpKind::kAvgPool2d, In(*pad, 0), attrs.ToAttrs());
     }
   }
   return MakeOp(Subgraph(g, anchor), OpKind::kAvgPool2d, In(n, 0), attrs.ToAttrs());
@@ -375,14 +406,28 @@ MatchResult MatchFlatten(const OnnxGraph& g, int anchor) {
   SP_RETURN_IF_ERROR(RequireGraphValue(g, n, 0));
   SP_ASSIGN_OR_RETURN(int64_t axis, IntAttr(n, "axis", 1));
   const Shape* in = g.ShapeOf(In(n, 0));
-  if (axis < 0 && in != nullptr) axis += static_cast<int64_t>(in->size());
-  // ONNX Flatten always gives 2-D [d0 * .. * d(axis-1), rest]: torch.flatten(x, 1) for axis 1.
-  if (axis != 1) {
-    return Unsupported(n,
-                       absl::StrCat("only axis=1 (torch.flatten(x, 1)) is supported, got ", axis));
+  const int64_t rank = in != nullptr ? static_cast<int64_t>(in->size()) : -1;
+  if (axis < 0 && rank >= 0) axis += rank;
+  // ONNX Flatten always gives 2-D [d0 * .. * d(axis-1), d(axis) * .. * d(rank-1)]: nn.Flatten
+  // for axis 1, else torch.flatten of the dims after axis (when more than one), then of those
+  // before it (when more than one).
+  if (axis == 1) {
+    return MakeOp(s, OpKind::kFlatten, In(n, 0),
+                  FlattenAttrs{.start_dim = 1, .end_dim = -1}.ToAttrs());
   }
-  return MakeOp(s, OpKind::kFlatten, In(n, 0),
-                FlattenAttrs{.start_dim = 1, .end_dim = -1}.ToAttrs());
+  if (rank < 0 || axis < 1 || axis >= rank) {
+    return Unsupported(
+        n, absl::StrCat("axis ", axis, rank >= 0 ? absl::StrCat(" of a ", rank, "-D input") : "",
+                        " is not supported (axis 0 or rank adds a dim of size 1); supported: "
+                        "axis 1, or 1 < axis < rank with the input's static rank"));
+  }
+  const FlattenAttrs inner{.start_dim = axis, .end_dim = -1};
+  const FlattenAttrs outer{.start_dim = 0, .end_dim = axis - 1};
+  ImportOp op =
+      MakeOp(s, OpKind::kFlatten, In(n, 0), axis + 1 < rank ? inner.ToAttrs() : outer.ToAttrs());
+  op.functional_only = true;  // torch.flatten, not nn.Flatten
+  if (axis + 1 < rank) op.then.push_back({OpKind::kFlatten, outer.ToAttrs()});
+  return op;
 }
 
 MatchResult MatchReshape(const OnnxGraph& g, int anchor) {
@@ -508,11 +553,17 @@ MatchResult MatchIdentity(const OnnxGraph& g, int anchor) {
   SP_RETURN_IF_ERROR(RequireGraphValue(g, n, 0));
   if (n.op_type() == "Dropout") {
     SP_RETURN_IF_ERROR(RequireUnusedOutput(g, n, 1));  // mask
+    // Dropout-12 takes ratio and training_mode as inputs (before, ratio is an attribute and
+    // an inference run is the identity). Training with ratio 0 is the identity too.
     if (n.input_size() >= 3 && !In(n, 2).empty()) {
       const OnnxConstant* training = g.Constant(In(n, 2));
       if (training == nullptr || training->tensor.dtype() != DType::kBool ||
-          training->tensor.numel() != 1 || training->tensor.data<bool>()[0]) {
-        return Unsupported(n, "training-mode Dropout is not supported");
+          training->tensor.numel() != 1) {
+        return Unsupported(n, "training_mode must be a constant boolean");
+      }
+      const bool zero_ratio = n.input_size() >= 2 && IsScalarConstant(g, In(n, 1), 0.0);
+      if (training->tensor.data<bool>()[0] && !zero_ratio) {
+        return Unsupported(n, "training-mode Dropout is not supported (only ratio 0)");
       }
     }
   }

@@ -99,6 +99,22 @@ MatchResult MatchBatchNorm(const OnnxGraph& g, int anchor) {
   if (g.Constant(In(n, 0)) != nullptr) return Unsupported(n, "input X is a constant");
   SP_ASSIGN_OR_RETURN(int64_t training, IntAttr(n, "training_mode", 0));
   if (training != 0) return Unsupported(n, "training_mode=1 is not supported");
+  // Before opset 14 the outputs choose the mode: Y alone is inference, Y with the running
+  // and saved statistics is training. Before opset 9, spatial=0 normalizes per activation.
+  if (g.opset() < 14) {
+    for (int i = 1; i < n.output_size(); ++i) {
+      if (!Out(n, i).empty()) {
+        return Unsupported(n,
+                           absl::StrCat("with ", n.output_size(), " outputs at opset ", g.opset(),
+                                        " it runs in training mode; supported: "
+                                        "the inference form (output Y only)"));
+      }
+    }
+  }
+  if (g.opset() < 9) {
+    SP_ASSIGN_OR_RETURN(int64_t spatial, IntAttr(n, "spatial", 1));
+    if (spatial != 1) return Unsupported(n, "spatial=0 (per-activation statistics)");
+  }
   for (int i = 1; i < n.output_size(); ++i) SP_RETURN_IF_ERROR(RequireUnusedOutput(g, n, i));
   const Shape* in = g.ShapeOf(In(n, 0));
   if (in != nullptr && in->size() != 4) {

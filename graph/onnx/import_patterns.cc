@@ -78,7 +78,8 @@ absl::Status RequireUnusedOutput(const OnnxGraph& g, const onnx::NodeProto& node
   if (index >= node.output_size() || Out(node, index).empty()) return absl::OkStatus();
   const std::string& v = Out(node, index);
   if (g.IsGraphOutput(v) || !g.Consumers(v).empty()) {
-    return Unsupported(node, absl::StrCat("output ", index, " ('", v, "') is used"));
+    return Unsupported(node, absl::StrCat("output ", index, " ('", v,
+                                          "') is used; supported: reading output 0 only"));
   }
   return absl::OkStatus();
 }

@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -41,6 +42,9 @@ struct ImportOp {
   std::vector<ImportOutput> outputs;
   std::vector<ImportTensor> tensors;  // non-empty: the op is a module holding them
   std::vector<int> nodes;  // the ONNX nodes consumed; nodes[0] is the anchor, which names the op
+  // Function calls applied in turn to the result, for a form that is several PyTorch calls:
+  // ONNX Flatten(axis=2) is torch.flatten(torch.flatten(x, 2), 0, 1).
+  std::vector<std::pair<OpKind, AttrMap>> then;
 };
 
 using MatchResult = absl::StatusOr<std::optional<ImportOp>>;
@@ -61,6 +65,10 @@ struct ImportPattern {
 absl::Span<const ImportPattern> ImportPatterns();
 // The anchor op types of the table, sorted and unique: "Add, AveragePool, ...".
 std::string SupportedOnnxOpList();
+// Whether the matchers read input `input` of a default-domain `op_type` node as a constant
+// (Conv's W and B, Gemm's B and C, Clip's bounds, Reshape's shape, ...): a graph input read
+// there imports only when bound to a value (OnnxImportOptions::constant_inputs).
+bool IsConstantOperand(absl::string_view op_type, int input);
 
 // ---------------------------------------------------------------------------------------------
 // Helpers for the matchers.

@@ -35,11 +35,13 @@ constexpr ImportPattern kPatterns[] = {
     {"AveragePool", "[Pad ->] AveragePool -> AvgPool2d / avg_pool2d", false, &MatchAveragePool},
     {"GlobalAveragePool", "GlobalAveragePool -> AdaptiveAvgPool2d(1)", false, &MatchGlobalPool},
     {"GlobalMaxPool", "GlobalMaxPool -> AdaptiveMaxPool2d(1)", false, &MatchGlobalPool},
-    {"Flatten", "Flatten(axis=1) -> Flatten / flatten", false, &MatchFlatten},
+    {"Flatten", "Flatten(axis 1 to rank - 1) -> Flatten / flatten (twice for an inner axis)", false,
+     &MatchFlatten},
     {"Reshape", "Reshape that merges adjacent dims -> flatten", false, &MatchReshape},
     {"Concat", "Concat -> cat", false, &MatchConcat},
     {"Identity", "Identity -> its input", false, &MatchIdentity},
-    {"Dropout", "Dropout (inference) -> its input", false, &MatchIdentity},
+    {"Dropout", "Dropout (inference, or training with ratio 0) -> its input", false,
+     &MatchIdentity},
 
     // Activations as PyTorch 1.13 writes them (decomposed forms first).
     {"Mul", "Mul(x, Sigmoid(x)) -> SiLU", false, &MatchSilu},
@@ -56,7 +58,7 @@ constexpr ImportPattern kPatterns[] = {
     {"Where", "Where(Or(Greater(x, l), Less(x, -l)), x, 0) -> Hardshrink", false,
      &MatchHardshrinkWhere},
     {"Clip", "Clip(Relu(x), 0, 6) -> relu6", false, &MatchReluClip},
-    {"Clip", "Clip(x, min, max) -> ReLU6 / Hardtanh / ReLU", false, &MatchClip},
+    {"Clip", "Clip(x[, min][, max]) -> ReLU6 / ReLU / Hardtanh / its input", false, &MatchClip},
     {"PRelu", "PRelu(x, slope per channel) -> PReLU", false, &MatchPRelu},
     {"Relu", "Relu -> ReLU", false, &MatchSimpleActivation},
     {"LeakyRelu", "LeakyRelu -> LeakyReLU", false, &MatchSimpleActivation},
@@ -73,9 +75,38 @@ constexpr ImportPattern kPatterns[] = {
     {"Add", "Add(a, b) -> add", false, &MatchAdd},
 };
 
+// The inputs the matchers read as constants (inputs first..last of op_type): weights, biases,
+// statistics, bounds, ratios and target shapes. Operands that are constants only inside some
+// forms (the bias of MatMul + Add, the affine of a decomposed LayerNorm) are not listed.
+struct ConstantOperands {
+  const char* op_type;
+  int first, last;
+};
+
+constexpr ConstantOperands kConstantOperands[] = {
+    {"BatchNormalization", 1, 4},  // scale, B, input_mean, input_var
+    {"Clip", 1, 2},                // min, max
+    {"Conv", 1, 2},                // W, B
+    {"Dropout", 1, 2},             // ratio, training_mode
+    {"Gemm", 1, 2},                // B, C
+    {"LayerNormalization", 1, 2},  // Scale, B
+    {"LSTM", 1, 3},                // W, R, B
+    {"MatMul", 1, 1},              // B (the Linear's weight)
+    {"Pad", 1, 3},                 // pads, constant_value, axes (before an AveragePool)
+    {"PRelu", 1, 1},               // slope
+    {"Reshape", 1, 1},             // shape
+};
+
 }  // namespace
 
 absl::Span<const ImportPattern> ImportPatterns() { return kPatterns; }
+
+bool IsConstantOperand(absl::string_view op_type, int input) {
+  for (const ConstantOperands& c : kConstantOperands) {
+    if (op_type == c.op_type) return input >= c.first && input <= c.last;
+  }
+  return false;
+}
 
 std::string SupportedOnnxOpList() {
   std::set<std::string> ops;

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
+#include "graph/onnx/op_versions.h"
 
 namespace structprune::internal {
 namespace {
@@ -10,20 +11,41 @@ const std::vector<int> kNoConsumers;
 
 bool IsDefaultDomain(absl::string_view domain) { return domain.empty() || domain == "ai.onnx"; }
 
+// Symbolic and absurd (> 2^40) dims are unknown.
+bool IsKnownDim(const onnx::TensorShapeProto::Dimension& d) {
+  return d.has_dim_value() && d.dim_value() >= 0 && d.dim_value() <= (int64_t{1} << 40);
+}
+
+bool HasTensorShape(const onnx::ValueInfoProto& info) {
+  return info.type().has_tensor_type() && info.type().tensor_type().has_shape();
+}
+
 // Static shape of a ValueInfoProto; nullopt without a tensor shape.
 std::optional<Shape> ShapeOfValueInfo(const onnx::ValueInfoProto& info) {
-  if (!info.type().has_tensor_type() || !info.type().tensor_type().has_shape()) return std::nullopt;
+  if (!HasTensorShape(info)) return std::nullopt;
   Shape shape;
   for (const auto& d : info.type().tensor_type().shape().dim()) {
-    // Symbolic and absurd (> 2^40) dims are unknown.
-    const bool known =
-        d.has_dim_value() && d.dim_value() >= 0 && d.dim_value() <= (int64_t{1} << 40);
-    shape.push_back(known ? d.dim_value() : -1);
+    shape.push_back(IsKnownDim(d) ? d.dim_value() : -1);
   }
   return shape;
 }
 
 }  // namespace
+
+std::vector<std::string> DimParamsOf(const onnx::ValueInfoProto& info) {
+  std::vector<std::string> names;
+  if (!HasTensorShape(info)) return names;
+  for (const auto& d : info.type().tensor_type().shape().dim()) {
+    if (IsKnownDim(d)) {
+      names.push_back("");
+    } else if (d.has_dim_param() && !d.dim_param().empty()) {
+      names.push_back(d.dim_param());
+    } else {
+      names.push_back(absl::StrCat(info.name(), "_dim_", names.size()));
+    }
+  }
+  return names;
+}
 
 absl::StatusOr<std::unique_ptr<OnnxGraph>> OnnxGraph::Create(const onnx::ModelProto& model) {
   std::unique_ptr<OnnxGraph> g(new OnnxGraph());
@@ -46,9 +68,9 @@ absl::Status OnnxGraph::Index(const onnx::ModelProto& model) {
     return absl::InvalidArgumentError(
         "not a valid ONNX model: opset_import has no entry for the default domain");
   }
-  if (opset_ < kMinOnnxOpset || opset_ > kMaxOnnxOpset) {
+  if (opset_ < kMinImportOpset || opset_ > kMaxOnnxOpset) {
     return absl::UnimplementedError(absl::StrCat("opset ", opset_, " is not supported (",
-                                                 kMinOnnxOpset, " to ", kMaxOnnxOpset, ")"));
+                                                 kMinImportOpset, " to ", kMaxOnnxOpset, ")"));
   }
   graph_ = &model.graph();
   const onnx::GraphProto& g = *graph_;
@@ -80,6 +102,7 @@ absl::Status OnnxGraph::Index(const onnx::ModelProto& model) {
   }
   for (int i = 0; i < g.node_size(); ++i) {
     const onnx::NodeProto& n = g.node(i);
+    if (IsDefaultDomain(n.domain())) SP_RETURN_IF_ERROR(CheckOpVersion(n, opset_));
     for (const std::string& in : n.input()) {
       if (!in.empty() && !defined.contains(in)) {
         return absl::InvalidArgumentError(absl::StrCat(

@@ -18,6 +18,7 @@
 
 namespace structprune::internal {
 
+// The opsets the exporter writes; the importer reads from kMinImportOpset (op_versions.h) up.
 inline constexpr int64_t kMinOnnxOpset = 13;
 inline constexpr int64_t kMaxOnnxOpset = 17;
 
@@ -27,10 +28,16 @@ struct OnnxConstant {
   bool is_initializer = false;  // stored in the file (a parameter), not computed by nodes
 };
 
+// The dim names of a value's shape in the file, one per dim: its dim_param for a symbolic dim,
+// "<value>_dim_<d>" for a symbolic dim without one, "" for a fixed dim (-1 and not -1 in
+// ShapeOf); empty without a shape.
+std::vector<std::string> DimParamsOf(const onnx::ValueInfoProto& info);
+
 class OnnxGraph {
  public:
   // Indexes `model`, which must outlive the result. Checks the default-domain opset
-  // (Unimplemented outside 13..17) and that every value is defined once, before it is read
+  // (Unimplemented outside 1..17, or for an op older than the importer reads: CheckOpVersion)
+  // and that every value is defined once, before it is read
   // (InvalidArgument naming the node and value); reads the initializers (errors name them);
   // folds constant nodes and infers static shapes from the graph inputs'.
   static absl::StatusOr<std::unique_ptr<OnnxGraph>> Create(const onnx::ModelProto& model);

@@ -158,8 +158,11 @@ TEST(OnnxBadInput, AsymmetricConvPadsAreUnimplemented) {
 }
 
 TEST(OnnxBadInput, OpsetOutsideRange) {
-  EXPECT_THAT(Import(TinyModel(12)),
-              StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("opset 12")));
+  EXPECT_THAT(Import(TinyModel(18)),
+              StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("opset 18")));
+  // Gemm is read from opset 7 (before, C broadcasts only under a 'broadcast' attribute).
+  EXPECT_THAT(Import(TinyModel(6)), StatusIs(absl::StatusCode::kUnimplemented,
+                                             HasSubstr("opset 6 is not supported for Gemm")));
   onnx::ModelProto m = TinyModel();
   m.clear_opset_import();
   EXPECT_THAT(Import(m), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("opset_import")));

@@ -20,6 +20,7 @@ using ::structprune::testing::OnnxCase;
 using ::structprune::testing::OnnxCaseNames;
 using ::structprune::testing::OnnxModelPath;
 using ::structprune::testing::StatusIs;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 // The kind of the module at `fqn`, or kSequential when there is none.
@@ -244,6 +245,16 @@ TEST(OnnxImport, KeepsInputAndOutputNames) {
   EXPECT_EQ(m.output_names.size(), 2u);
   EXPECT_EQ(m.opset, 13);
   EXPECT_EQ(m.model.graph().placeholders().front()->target(), "input");
+}
+
+TEST(OnnxImport, RemembersTheNamesOfSymbolicDims) {
+  // PyTorch's dynamic_axes name the input dims; it names the outputs' itself.
+  SP_ASSERT_OK_AND_ASSIGN(OnnxModel m, ImportOnnx(OnnxModelPath("Pools_dynamic_batch")));
+  EXPECT_THAT(m.input_shapes, ElementsAre(Shape({-1, 2, 9, 8})));
+  EXPECT_THAT(m.input_dim_params, ElementsAre(ElementsAre("batch", "", "", "")));
+  EXPECT_THAT(m.output_dim_params, ElementsAre(ElementsAre("Gemm31_dim_0", "")));
+  SP_ASSERT_OK_AND_ASSIGN(OnnxModel fixed, ImportOnnx(OnnxModelPath("SimpleLinear")));
+  EXPECT_THAT(fixed.input_dim_params, ElementsAre(ElementsAre("", "")));
 }
 
 }  // namespace

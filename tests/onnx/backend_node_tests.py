@@ -1,0 +1,220 @@
+#!/usr/bin/env python3
+"""ONNX's backend node tests for the ops structprune imports, run through `structprune run`.
+
+Usage: /usr/bin/python3 tests/onnx/backend_node_tests.py PATH/TO/structprune [NODE_DIR]
+
+NODE_DIR defaults to /usr/share/libonnx-testdata/data/node (Debian's libonnx-testdata). The
+script selects the single-node tests whose op is one the importer reads (SUPPORTED_OPS), runs
+every data set through
+
+    structprune run model.onnx --input input_0.pb [--input input_1.pb ...] --output-dir DIR
+
+(weights given as graph inputs are bound by `run`) and compares each output_<i>.pb with ONNX's
+(rtol 1e-3, atol 1e-5, NaN equal to NaN). A selected test must either pass, or be listed in
+EXPECTED_UNSUPPORTED and fail with exit code 2 and a message holding the listed text. The
+script fails when a test regresses, when an unsupported one crashes (any exit code but 0 and 2)
+or fails for another reason, and when a listed one starts to pass (then remove it from the
+list). It prints the counts. Exit 77 (ctest's SKIP_RETURN_CODE) when the data, numpy or onnx
+is missing; run it with /usr/bin/python3 (Debian's python3-onnx and python3-numpy).
+"""
+import glob
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+SKIP = 77
+DEFAULT_NODE_DIR = "/usr/share/libonnx-testdata/data/node"
+
+# The ONNX op types SPEC section 6 lists (the anchors of the import table, plus Gelu and Mish
+# for when the data has them).
+SUPPORTED_OPS = {
+    "Conv", "Gemm", "MatMul", "Relu", "Sigmoid", "Tanh", "LeakyRelu", "Elu", "Celu", "Selu",
+    "HardSigmoid", "HardSwish", "Softplus", "Softsign", "PRelu", "Clip", "Gelu", "Mish",
+    "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Flatten", "Reshape",
+    "BatchNormalization", "LayerNormalization", "LSTM", "Add", "Concat", "Identity", "Dropout",
+}
+
+# Test -> a text its error message must hold. Each of these is a valid ONNX form that the
+# importer refuses because the engine (PyTorch's ops, float32 tensors) cannot express it.
+EXPECTED_UNSUPPORTED = {
+    # Element types other than float32 (the engine computes in float32 only), and values that
+    # are not tensors (optional, sequence).
+    "test_add_uint8": "is not a float tensor (UINT8)",
+    "test_clip_default_int8_inbounds": "is not a float tensor (INT8)",
+    "test_clip_default_int8_max": "must be a float scalar constant",
+    "test_clip_default_int8_min": "must be a float scalar constant",
+    "test_maxpool_2d_uint8": "is not a float tensor (UINT8)",
+    "test_identity_opt": "is not a float tensor (not a tensor)",
+    "test_identity_sequence": "is not a float tensor (not a tensor)",
+    # Pools: only 2-D windows (MaxPool2d / AvgPool2d), symmetric padding of at most half the
+    # kernel (PyTorch's padding); an odd auto_pad total pads one side more.
+    "test_averagepool_1d_default": "only 2-D windows are supported",
+    "test_averagepool_3d_default": "only 2-D windows are supported",
+    "test_maxpool_1d_default": "only 2-D windows are supported",
+    "test_maxpool_3d_default": "only 2-D windows are supported",
+    "test_averagepool_2d_pads": "exceed half of kernel_shape",
+    "test_averagepool_2d_pads_count_include_pad": "exceed half of kernel_shape",
+    "test_maxpool_2d_pads": "exceed half of kernel_shape",
+    "test_averagepool_2d_same_lower": "asymmetrically",
+    "test_averagepool_2d_same_upper": "asymmetrically",
+    "test_maxpool_2d_same_lower": "asymmetrically",
+    "test_maxpool_2d_same_upper": "asymmetrically",
+    # Extra outputs the engine does not compute: MaxPool's Indices (int64), Dropout's mask
+    # (bool), LayerNormalization's Mean and InvStdDev, BatchNormalization's running statistics
+    # (training mode).
+    "test_maxpool_with_argmax_2d_precomputed_pads": "output 1 ('z') is used",
+    "test_maxpool_with_argmax_2d_precomputed_strides": "output 1 ('z') is used",
+    "test_dropout_default_mask": "output 1 ('z') is used",
+    "test_dropout_default_mask_ratio": "output 1 ('z') is used",
+    "test_training_dropout_default_mask": "output 1 ('z') is used",
+    "test_training_dropout_mask": "output 1 ('z') is used",
+    "test_training_dropout_zero_ratio_mask": "output 1 ('z') is used",
+    "test_batchnorm_epsilon_training_mode": "training_mode=1 is not supported",
+    "test_batchnorm_example_training_mode": "training_mode=1 is not supported",
+    "test_layer_normalization_2d_axis0": "output 1 ('Mean') is used",
+    "test_layer_normalization_2d_axis1": "output 1 ('Mean') is used",
+    "test_layer_normalization_2d_axis_negative_1": "output 1 ('Mean') is used",
+    "test_layer_normalization_2d_axis_negative_2": "output 1 ('Mean') is used",
+    "test_layer_normalization_3d_axis0_epsilon": "output 1 ('Mean') is used",
+    "test_layer_normalization_3d_axis1_epsilon": "output 1 ('Mean') is used",
+    "test_layer_normalization_3d_axis2_epsilon": "output 1 ('Mean') is used",
+    "test_layer_normalization_3d_axis_negative_1_epsilon": "output 1 ('Mean') is used",
+    "test_layer_normalization_3d_axis_negative_2_epsilon": "output 1 ('Mean') is used",
+    "test_layer_normalization_3d_axis_negative_3_epsilon": "output 1 ('Mean') is used",
+    "test_layer_normalization_4d_axis0": "output 1 ('Mean') is used",
+    "test_layer_normalization_4d_axis1": "output 1 ('Mean') is used",
+    "test_layer_normalization_4d_axis2": "output 1 ('Mean') is used",
+    "test_layer_normalization_4d_axis3": "output 1 ('Mean') is used",
+    "test_layer_normalization_4d_axis_negative_1": "output 1 ('Mean') is used",
+    "test_layer_normalization_4d_axis_negative_2": "output 1 ('Mean') is used",
+    "test_layer_normalization_4d_axis_negative_3": "output 1 ('Mean') is used",
+    "test_layer_normalization_4d_axis_negative_4": "output 1 ('Mean') is used",
+    "test_layer_normalization_default_axis": "output 1 ('Mean') is used",
+    # Random dropout (training mode with a non-zero ratio).
+    "test_training_dropout": "training-mode Dropout is not supported",
+    "test_training_dropout_default": "training-mode Dropout is not supported",
+    # Shapes no torch.flatten gives: a new dim of size 1, splits, reorders, empty tensors
+    # (the engine has flatten, no general reshape).
+    "test_flatten_axis0": "axis 0 of a 4-D input is not supported",
+    "test_flatten_negative_axis4": "axis 0 of a 4-D input is not supported",
+    "test_reshape_allowzero_reordered": "only Reshapes that flatten adjacent dims",
+    "test_reshape_extended_dims": "only Reshapes that flatten adjacent dims",
+    "test_reshape_negative_dim": "only Reshapes that flatten adjacent dims",
+    "test_reshape_negative_extended_dims": "only Reshapes that flatten adjacent dims",
+    "test_reshape_reordered_all_dims": "only Reshapes that flatten adjacent dims",
+    "test_reshape_reordered_last_dims": "only Reshapes that flatten adjacent dims",
+    "test_reshape_zero_and_negative_dim": "only Reshapes that flatten adjacent dims",
+    "test_reshape_zero_dim": "only Reshapes that flatten adjacent dims",
+    # Layers beyond nn.Linear / nn.PReLU / nn.LSTM: a transposed or batched input, a bias
+    # per output element, a slope not per channel (dim 1), batch-major LSTM tensors
+    # (layout=1), peepholes and sequence lengths.
+    "test_gemm_all_attributes": "transA=1",
+    "test_gemm_transposeA": "transA=1",
+    "test_gemm_default_matrix_bias": "bias C of shape [3, 4] is not one value per output",
+    "test_matmul_3d": "only MatMul(x, W) with a constant 2-D W",
+    "test_matmul_4d": "only MatMul(x, W) with a constant 2-D W",
+    "test_prelu_broadcast": "is not one value per channel",
+    "test_prelu_example": "is not one value per channel",
+    "test_lstm_batchwise": "layout=1 is not supported",
+    "test_lstm_with_peepholes": "sequence_lens is not supported",
+    # Activation constants other than PyTorch's (nn.Hardsigmoid is 1/6, 0.5; nn.SELU fixed).
+    "test_hardsigmoid": "only PyTorch's Hardsigmoid",
+    "test_hardsigmoid_default": "only PyTorch's Hardsigmoid",
+    "test_hardsigmoid_example": "only PyTorch's Hardsigmoid",
+    "test_selu": "differ from PyTorch's SELU constants",
+    "test_selu_example": "differ from PyTorch's SELU constants",
+}
+
+
+def numbered(paths):
+    return sorted(paths, key=lambda p: int(re.findall(r"_(\d+)\.pb$", p)[0]))
+
+
+def run_data_set(structprune, model, data_set, onnx, numpy_helper, np):
+    """'' when `structprune run` reproduces the data set, else what went wrong; (code, stderr)."""
+    inputs = numbered(glob.glob(os.path.join(data_set, "input_*.pb")))
+    outputs = numbered(glob.glob(os.path.join(data_set, "output_*.pb")))
+    with tempfile.TemporaryDirectory() as out_dir:
+        cmd = [structprune, "run", model, "--output-dir", out_dir]
+        for path in inputs:
+            cmd += ["--input", path]
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        if p.returncode != 0:
+            return "exit %d" % p.returncode, p.returncode, p.stderr.strip()
+        for i, path in enumerate(outputs):
+            expected = numpy_helper.to_array(onnx.load_tensor(path))
+            got_path = os.path.join(out_dir, "output_%d.pb" % i)
+            if not os.path.exists(got_path):
+                return "output %d missing" % i, 0, ""
+            got = numpy_helper.to_array(onnx.load_tensor(got_path))
+            if got.shape != expected.shape:
+                return "output %d: shape %s, expected %s" % (i, got.shape, expected.shape), 0, ""
+            if not np.allclose(got, expected, rtol=1e-3, atol=1e-5, equal_nan=True):
+                diff = np.nanmax(np.abs(got.astype(np.float64) - expected.astype(np.float64)))
+                return "output %d: max |difference| %.3g" % (i, diff), 0, ""
+    return "", 0, ""
+
+
+def main():
+    if len(sys.argv) not in (2, 3):
+        print(__doc__, file=sys.stderr)
+        return 2
+    structprune = os.path.abspath(sys.argv[1])
+    node_dir = sys.argv[2] if len(sys.argv) == 3 else DEFAULT_NODE_DIR
+    if not os.path.isdir(node_dir):
+        print("skipped: %s is missing (install libonnx-testdata)" % node_dir)
+        return SKIP
+    try:
+        import numpy as np
+        import onnx
+        from onnx import numpy_helper
+    except ImportError as e:
+        print("skipped: %s (run with /usr/bin/python3: python3-onnx, python3-numpy)" % e)
+        return SKIP
+
+    passed, unsupported, problems = [], [], []
+    seen = set()
+    for name in sorted(os.listdir(node_dir)):
+        model = os.path.join(node_dir, name, "model.onnx")
+        if not os.path.exists(model):
+            continue
+        nodes = onnx.load(model, load_external_data=False).graph.node
+        if len(nodes) != 1 or nodes[0].op_type not in SUPPORTED_OPS:
+            continue
+        seen.add(name)
+        data_sets = sorted(glob.glob(os.path.join(node_dir, name, "test_data_set_*")))
+        failure, code, stderr = "", 0, ""
+        for data_set in data_sets:
+            failure, code, stderr = run_data_set(structprune, model, data_set, onnx,
+                                                 numpy_helper, np)
+            if failure:
+                break
+        expected = EXPECTED_UNSUPPORTED.get(name)
+        if not failure:
+            if expected is None:
+                passed.append(name)
+            else:
+                problems.append("%s: passes now; remove it from EXPECTED_UNSUPPORTED" % name)
+        elif expected is None:
+            problems.append("%s: %s %s" % (name, failure, stderr))
+        elif code != 2 or expected not in stderr:
+            problems.append("%s: expected exit 2 with '%s', got %s: %s" %
+                            (name, expected, failure, stderr or "(no message)"))
+        else:
+            unsupported.append(name)
+
+    print("ONNX backend node tests (%s) through %s:" % (node_dir, structprune))
+    print("  %d selected: %d passed, %d expected unsupported (exit 2 with a clear error)" %
+          (len(seen), len(passed), len(unsupported)))
+    absent = sorted(set(EXPECTED_UNSUPPORTED) - seen)
+    if absent:  # another version of the test data
+        print("  not in this data: " + ", ".join(absent))
+    for p in problems:
+        print("FAIL " + p)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -214,8 +214,11 @@ MatchResult MatchMish(const OnnxGraph& g, int anchor) {
   });
 }
 
-MatchResult MatchGeluErf(const OnnxGraph& g, int anchor) {
-  // Mul(Mul(x, Add(Erf(Div(x, sqrt(2))), 1)), 0.5)
+// Both GELU forms: Mul(Mul(x, Add(inner, 1)), 0.5), `inner` made by an `inner_op` node that
+// `feeds_from_x` checks (it takes further nodes into the subgraph), in either operand order.
+template <typename FeedsFromX>
+MatchResult MatchGeluForm(const OnnxGraph& g, int anchor, const char* inner_op,
+                          const char* approximate, FeedsFromX feeds_from_x) {
   std::optional<std::string> m = OtherThanScalar(g, g.node(anchor), 0.5);
   if (!m) return std::nullopt;
   for (int i = 0; i < 2; ++i) {
@@ -225,46 +228,42 @@ MatchResult MatchGeluErf(const OnnxGraph& g, int anchor) {
     const std::string& x = In(*mul, i);
     const onnx::NodeProto* add = s.Take(In(*mul, 1 - i), "Add");
     std::optional<std::string> e = add ? OtherThanScalar(g, *add, 1.0) : std::nullopt;
-    const onnx::NodeProto* erf = e ? s.Take(*e, "Erf") : nullptr;
-    const onnx::NodeProto* div = erf ? s.Take(In(*erf, 0), "Div") : nullptr;
-    if (div == nullptr || div->input_size() != 2 || In(*div, 0) != x ||
-        !IsScalarConstant(g, In(*div, 1), std::sqrt(2.0))) {
-      continue;
-    }
-    return Finish(s, OpKind::kGelu, x, {{"approximate", std::string("none")}});
+    const onnx::NodeProto* inner = e ? s.Take(*e, inner_op) : nullptr;
+    if (inner == nullptr || !feeds_from_x(s, *inner, x)) continue;
+    return Finish(s, OpKind::kGelu, x, {{"approximate", std::string(approximate)}});
   }
   return std::nullopt;
 }
 
+MatchResult MatchGeluErf(const OnnxGraph& g, int anchor) {
+  // Mul(Mul(x, Add(Erf(Div(x, sqrt(2))), 1)), 0.5)
+  return MatchGeluForm(g, anchor, "Erf", "none",
+                       [&](Subgraph& s, const onnx::NodeProto& erf, const std::string& x) {
+                         const onnx::NodeProto* div = s.Take(In(erf, 0), "Div");
+                         return div != nullptr && div->input_size() == 2 && In(*div, 0) == x &&
+                                IsScalarConstant(g, In(*div, 1), std::sqrt(2.0));
+                       });
+}
+
 MatchResult MatchGeluTanh(const OnnxGraph& g, int anchor) {
   // Mul(0.5, Mul(x, Add(1, Tanh(Mul(sqrt(2/pi), Add(x, Mul(0.044715, Mul(x, Mul(x, x)))))))))
-  std::optional<std::string> m = OtherThanScalar(g, g.node(anchor), 0.5);
-  if (!m) return std::nullopt;
-  for (int i = 0; i < 2; ++i) {
-    Subgraph s(g, anchor);
-    const onnx::NodeProto* mul = s.Take(*m, "Mul");
-    if (mul == nullptr || mul->input_size() != 2) return std::nullopt;
-    const std::string& x = In(*mul, i);
-    const onnx::NodeProto* add1 = s.Take(In(*mul, 1 - i), "Add");
-    std::optional<std::string> t = add1 ? OtherThanScalar(g, *add1, 1.0) : std::nullopt;
-    const onnx::NodeProto* tanh = t ? s.Take(*t, "Tanh") : nullptr;
-    const onnx::NodeProto* scale = tanh ? s.Take(In(*tanh, 0), "Mul") : nullptr;
-    std::optional<std::string> inner =
-        scale ? OtherThanScalar(g, *scale, std::sqrt(2.0 / M_PI)) : std::nullopt;
-    const onnx::NodeProto* add0 = inner ? s.Take(*inner, "Add") : nullptr;
-    std::optional<std::string> c = add0 ? OtherThan(*add0, x) : std::nullopt;
-    const onnx::NodeProto* cubic = c ? s.Take(*c, "Mul") : nullptr;
-    std::optional<std::string> cube_v = cubic ? OtherThanScalar(g, *cubic, 0.044715) : std::nullopt;
-    const onnx::NodeProto* cube = cube_v ? s.Take(*cube_v, "Mul") : nullptr;
-    std::optional<std::string> sq = cube ? OtherThan(*cube, x) : std::nullopt;
-    const onnx::NodeProto* square = sq ? s.Take(*sq, "Mul") : nullptr;
-    if (square == nullptr || square->input_size() != 2 || In(*square, 0) != x ||
-        In(*square, 1) != x) {
-      continue;
-    }
-    return Finish(s, OpKind::kGelu, x, {{"approximate", std::string("tanh")}});
-  }
-  return std::nullopt;
+  return MatchGeluForm(
+      g, anchor, "Tanh", "tanh",
+      [&](Subgraph& s, const onnx::NodeProto& tanh, const std::string& x) {
+        const onnx::NodeProto* scale = s.Take(In(tanh, 0), "Mul");
+        std::optional<std::string> inner =
+            scale ? OtherThanScalar(g, *scale, std::sqrt(2.0 / M_PI)) : std::nullopt;
+        const onnx::NodeProto* add0 = inner ? s.Take(*inner, "Add") : nullptr;
+        std::optional<std::string> c = add0 ? OtherThan(*add0, x) : std::nullopt;
+        const onnx::NodeProto* cubic = c ? s.Take(*c, "Mul") : nullptr;
+        std::optional<std::string> cube_v =
+            cubic ? OtherThanScalar(g, *cubic, 0.044715) : std::nullopt;
+        const onnx::NodeProto* cube = cube_v ? s.Take(*cube_v, "Mul") : nullptr;
+        std::optional<std::string> sq = cube ? OtherThan(*cube, x) : std::nullopt;
+        const onnx::NodeProto* square = sq ? s.Take(*sq, "Mul") : nullptr;
+        return square != nullptr && square->input_size() == 2 && In(*square, 0) == x &&
+               In(*square, 1) == x;
+      });
 }
 
 MatchResult MatchSoftsignDiv(const OnnxGraph& g, int anchor) {

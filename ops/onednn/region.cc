@@ -436,7 +436,8 @@ class RegionCompiler {
     const RegionNode& node = nodes_[c.producer];
     Conv2dParams p = Unwrap(ReadConv2dParams(node.call));
     const Conv2dGeometry g = Unwrap(Conv2dGeometryOf(node.call, p.attrs));
-    Tensor weight = p.weight.Clone();
+    // Folding BatchNorm rewrites the weights: only then do they need a copy of their own.
+    Tensor weight = c.batch_norm >= 0 ? p.weight.Clone() : p.weight;
     Tensor bias = p.bias.defined() ? p.bias.Clone() : Tensor::Zeros({g.OC});
     if (c.batch_norm >= 0) FoldBatchNorm(nodes_[c.batch_norm].call, g, weight, bias);
     const bool grouped = g.groups != 1;

@@ -1,6 +1,8 @@
 // Fused oneDNN regions (ops/onednn/region.h) compute what the node-by-node kernels compute:
 // every generated graph runs both ways on the same inputs.
 #include <iostream>
+#include <optional>
+#include <utility>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -21,24 +23,32 @@ using ::structprune::testing::GenerateRandomGraph;
 using ::structprune::testing::RandomGraph;
 using ::structprune::testing::RngChoiceSource;
 
+// Seed's random graph and inputs for it; nullopt when the generator declines the seed.
+std::optional<std::pair<RandomGraph, std::vector<Tensor>>> RandomCase(uint64_t seed) {
+  RngChoiceSource choices(seed);
+  absl::StatusOr<RandomGraph> g = GenerateRandomGraph(choices);
+  if (!g.ok()) return std::nullopt;
+  Rng rng(seed);
+  std::vector<Tensor> inputs;
+  for (const Shape& s : g->input_shapes) inputs.push_back(rng.UniformTensor(s, -2.f, 2.f));
+  return std::make_pair(*std::move(g), std::move(inputs));
+}
+
 TEST(FusedRegion, RandomGraphsMatchNodeByNodeKernels) {
   int compared = 0;
   const char* only = getenv("SP_FUSED_SEED");  // replay one seed
   for (uint64_t seed = only ? atoi(only) : 0; seed < (only ? atoi(only) + 1 : 600); ++seed) {
-    RngChoiceSource choices(seed);
-    absl::StatusOr<RandomGraph> g = GenerateRandomGraph(choices);
-    if (!g.ok()) continue;
-    Rng rng(seed);
-    std::vector<Tensor> inputs;
-    for (const Shape& s : g->input_shapes) inputs.push_back(rng.UniformTensor(s, -2.f, 2.f));
-    absl::StatusOr<std::vector<Tensor>> fused = RunModel(g->model, inputs, {.fuse = true});
-    absl::StatusOr<std::vector<Tensor>> plain = RunModel(g->model, inputs, {.fuse = false});
+    auto c = RandomCase(seed);
+    if (!c) continue;
+    const auto& [g, inputs] = *c;
+    absl::StatusOr<std::vector<Tensor>> fused = RunModel(g.model, inputs, {.fuse = true});
+    absl::StatusOr<std::vector<Tensor>> plain = RunModel(g.model, inputs, {.fuse = false});
     ASSERT_EQ(fused.ok(), plain.ok()) << "seed " << seed;
     if (!plain.ok()) continue;
     ASSERT_EQ(fused->size(), plain->size());
     for (size_t k = 0; k < plain->size(); ++k) {
       EXPECT_TRUE(::structprune::testing::AllClose((*fused)[k], (*plain)[k], 1e-4, 1e-5))
-          << "seed " << seed << " output " << k << "\n" << g->description;
+          << "seed " << seed << " output " << k << "\n" << g.description;
     }
     if (HasFailure() && getenv("SP_ALL") == nullptr) return;
     ++compared;
@@ -78,14 +88,11 @@ TEST(FusedRegion, ConvPaddedInOneDimThenAdd) {
 // depends only on the count).
 TEST(FusedRegion, TwoThreadsAreDeterministic) {
   for (uint64_t seed = 0; seed < 40; ++seed) {
-    RngChoiceSource choices(seed);
-    absl::StatusOr<RandomGraph> g = GenerateRandomGraph(choices);
-    if (!g.ok()) continue;
-    Rng rng(seed);
-    std::vector<Tensor> inputs;
-    for (const Shape& s : g->input_shapes) inputs.push_back(rng.UniformTensor(s, -2.f, 2.f));
+    auto c = RandomCase(seed);
+    if (!c) continue;
+    const auto& [g, inputs] = *c;
     absl::StatusOr<std::unique_ptr<Interpreter>> interp =
-        Interpreter::Create(g->model, g->input_shapes, {.num_threads = 2});
+        Interpreter::Create(g.model, g.input_shapes, {.num_threads = 2});
     ASSERT_TRUE(interp.ok()) << interp.status();
     absl::StatusOr<std::vector<Tensor>> first = (*interp)->Run(inputs);
     absl::StatusOr<std::vector<Tensor>> second = (*interp)->Run(inputs);

@@ -6,6 +6,7 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <chrono>
 #include <functional>
 #include <memory>
 
@@ -29,6 +30,9 @@ class FirstRowPruner : public BaseStructuredSparsifier {
 };
 
 constexpr int64_t kWidth = 16;
+
+using Clock = std::chrono::steady_clock;
+double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
 // Linear(16, 16) -> ReLU, `layers` times, then a classifier kept out of the config.
 GraphModule LinearChain(int64_t layers) {
@@ -82,6 +86,7 @@ void TimePruningPass(
   const int64_t layers = state.range(0);
   const SparsityConfig config = AllButHead(build());
   int64_t peak_bytes = 0;
+  double phase_seconds[3] = {0, 0, 0};  // prepare, step, prune
   for (auto _ : state) {
     state.PauseTiming();
     auto model = std::make_unique<GraphModule>(build());
@@ -89,10 +94,17 @@ void TimePruningPass(
     const int64_t live_before = bench::LiveHeapBytes();
     bench::ResetHeapPeak();
     state.ResumeTiming();
+    const auto t0 = Clock::now();
     absl::Status s = pruner->Prepare(*model, config);
+    const auto t1 = Clock::now();
     if (s.ok()) s = pruner->Step();
+    const auto t2 = Clock::now();
     if (s.ok()) s = pruner->Prune().status();
+    const auto t3 = Clock::now();
     state.PauseTiming();
+    phase_seconds[0] += Seconds(t1 - t0);
+    phase_seconds[1] += Seconds(t2 - t1);
+    phase_seconds[2] += Seconds(t3 - t2);
     peak_bytes = std::max(peak_bytes, bench::PeakHeapBytes() - live_before);
     pruner.reset();
     model.reset();
@@ -103,6 +115,10 @@ void TimePruningPass(
     }
   }
   state.SetComplexityN(layers);
+  const double iterations = static_cast<double>(std::max<int64_t>(state.iterations(), 1));
+  state.counters["prepare_ms"] = 1e3 * phase_seconds[0] / iterations;
+  state.counters["step_ms"] = 1e3 * phase_seconds[1] / iterations;
+  state.counters["prune_ms"] = 1e3 * phase_seconds[2] / iterations;
   state.counters["layers/s"] = benchmark::Counter(static_cast<double>(layers),
                                                   benchmark::Counter::kIsIterationInvariantRate);
   state.counters["peak_bytes"] =

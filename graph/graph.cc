@@ -180,7 +180,9 @@ absl::Status Graph::Lint(const Module& root) const {
     return absl::InvalidArgumentError(absl::StrCat("graph lint: node '", n->name_, "': ", what));
   };
   absl::flat_hash_set<const Node*> seen;
-  absl::flat_hash_set<std::string> names;
+  absl::flat_hash_set<absl::string_view> names;
+  seen.reserve(nodes_.size());
+  names.reserve(nodes_.size());
   for (const auto& owned : nodes_) {
     const Node* n = owned.get();
     if (!names.insert(n->name_).second) return fail(n, "duplicate name");

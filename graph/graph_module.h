@@ -25,11 +25,21 @@ class GraphModule {
 
   // See Graph::Lint.
   absl::Status Lint() const { return graph_.Lint(*root_); }
+  // Swaps in a module tree edited on the side (a Clone of root() with the same module
+  // paths): for all-or-nothing edits of modules only, without copying the graph. Lint the
+  // pair first (graph().Lint(*root)); returns the previous tree.
+  std::unique_ptr<Module> ReplaceRoot(std::unique_ptr<Module> root) {
+    root_.swap(root);
+    return root;
+  }
   // Placeholder names in order: the model's inputs.
   std::vector<std::string> InputNames() const;
   int64_t NumParameters() const { return root_->NumParameters(); }
-  // Deep copy (tensors cloned), for all-or-nothing edits: edit the copy, then move it in.
-  GraphModule Clone() const { return GraphModule(root_->Clone(), graph_.Clone()); }
+  // Copy for all-or-nothing edits: edit the copy, then move it in. See Module::Clone for
+  // `tensors` (kShared: the edits must replace tensors, never write into them).
+  GraphModule Clone(Module::TensorCopy tensors = Module::TensorCopy::kDeep) const {
+    return GraphModule(root_->Clone(tensors), graph_.Clone());
+  }
 
  private:
   std::unique_ptr<Module> root_;

@@ -26,6 +26,13 @@ absl::StatusOr<std::unique_ptr<Interpreter>> Interpreter::Create(const GraphModu
   // Pass 1: every node's shape (all validation happens here).
   absl::flat_hash_map<const Node*, int> slot_of;
   std::vector<PlannedCall> calls;
+  const size_t num_nodes = model.graph().size();
+  slot_of.reserve(num_nodes);
+  calls.reserve(num_nodes);
+  interp->infos_.reserve(num_nodes);
+  interp->buffers_.reserve(num_nodes);
+  interp->slot_by_name_.reserve(num_nodes);
+  interp->names_.reserve(num_nodes);
   size_t next_input = 0;
   for (const Node* node : model.graph().nodes()) {
     const int slot = static_cast<int>(interp->infos_.size());
@@ -83,7 +90,8 @@ absl::StatusOr<std::unique_ptr<Interpreter>> Interpreter::Create(const GraphModu
   }
   // Pass 2: kernels, fused regions where oneDNN can take a run of nodes.
   interp->plan_only_ = options.plan_only;
-  if (!options.plan_only) SP_RETURN_IF_ERROR(interp->BuildSteps(calls, options));
+  if (options.plan_only) return interp;
+  SP_RETURN_IF_ERROR(interp->BuildSteps(calls, options));
   interp->values_ = interp->buffers_;
   return interp;
 }

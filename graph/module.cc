@@ -176,17 +176,23 @@ std::vector<std::pair<std::string, Tensor>> Module::NamedParameters() const {
 
 int64_t Module::NumParameters() const {
   int64_t n = 0;
-  for (const auto& [name, t] : NamedParameters()) n += t.numel();
+  for (const auto& [name, t] : params_) n += t.numel();
+  for (const auto& [name, child] : children_) n += child->NumParameters();
   return n;
 }
 
-std::unique_ptr<Module> Module::Clone() const {
+std::unique_ptr<Module> Module::Clone(TensorCopy tensors) const {
   auto copy = std::make_unique<Module>(kind_, attrs_);
-  for (const auto& [name, t] : params_) copy->params_.emplace_back(name, t.Clone());
-  for (const auto& [name, t] : buffers_) copy->buffers_.emplace_back(name, t.Clone());
+  const bool deep = tensors == TensorCopy::kDeep;
+  copy->params_.reserve(params_.size());
+  for (const auto& [name, t] : params_) copy->params_.emplace_back(name, deep ? t.Clone() : t);
+  copy->buffers_.reserve(buffers_.size());
+  for (const auto& [name, t] : buffers_) copy->buffers_.emplace_back(name, deep ? t.Clone() : t);
   copy->parametrizations_ = parametrizations_;
   copy->hooks_ = hooks_;
-  for (const auto& [name, child] : children_) copy->AddChild(name, child->Clone());
+  copy->children_.reserve(children_.size());
+  copy->child_index_.reserve(children_.size());
+  for (const auto& [name, child] : children_) copy->AddChild(name, child->Clone(tensors));
   return copy;
 }
 

@@ -81,8 +81,11 @@ class Module {
   std::vector<std::pair<std::string, Tensor>> NamedParameters() const;
   int64_t NumParameters() const;
 
-  // Deep copy: tensors cloned; parametrizations and hooks shared (they are immutable).
-  std::unique_ptr<Module> Clone() const;
+  // Copy of the module tree; parametrizations and hooks shared (they are immutable). kDeep
+  // clones every tensor; kShared shares their storage, for staging edits that replace tensors
+  // (SetParameter) and never write into them.
+  enum class TensorCopy { kDeep, kShared };
+  std::unique_ptr<Module> Clone(TensorCopy tensors = TensorCopy::kDeep) const;
 
  private:
   OpKind kind_;

@@ -48,36 +48,45 @@ class Analyzer {
     const ValueInfo* info = plan_.InfoOf(n.name());
     return info == nullptr || info->is_tuple ? nullptr : &info->shape;
   }
+  // Blocking reasons are numbered; elements hold the number (-1: not blocked).
+  int Reason(std::string why) {
+    reasons_.push_back(std::move(why));
+    return static_cast<int>(reasons_.size()) - 1;
+  }
   // Fresh elements, one per channel.
-  std::vector<int> Fresh(int64_t n, const std::string& blocked_reason) {
+  std::vector<int> Fresh(int64_t n, int blocked_reason) {
     std::vector<int> out;
     for (int64_t i = 0; i < n; ++i) {
       out.push_back(uf_.Add());
-      entries_.emplace_back();
       blocked_.push_back(blocked_reason);
     }
     return out;
   }
-  void Block(const Channels& c, const std::string& reason) {
+  void Block(const Channels& c, int reason) {
     if (!c.known) return;
     for (int e : c.elements) {
-      if (blocked_[e].empty()) blocked_[e] = reason;
+      if (blocked_[e] < 0) blocked_[e] = reason;
     }
   }
-  void AddEntry(int element, std::string fqn, int64_t dim, int64_t index) {
-    entries_[element].push_back({std::move(fqn), dim, index});
+  void Block(const Channels& c, std::string why) {
+    if (c.known) Block(c, Reason(std::move(why)));
+  }
+  int32_t TensorId(const std::string& fqn) {
+    auto [it, fresh] = tensor_ids_.try_emplace(fqn, static_cast<int32_t>(tensor_names_.size()));
+    if (fresh) tensor_names_.push_back(fqn);
+    return it->second;
+  }
+  // `tensor` slices [..., k, ...] along `dim` belong to elements[k], for every k.
+  void AddEntries(const std::vector<int>& elements, const std::string& tensor, int64_t dim) {
+    raw_slices_.push_back({TensorId(tensor), static_cast<int32_t>(dim), elements});
   }
   // Per-channel tensors of a pass-through module (BatchNorm stats, PReLU slopes).
   void AddPerChannel(const Channels& c, const Module& m, const std::string& fqn) {
     for (const auto& [name, t] : m.parameters()) {
-      if (t.dim() == 1 && t.size(0) == static_cast<int64_t>(c.elements.size())) {
-        for (size_t k = 0; k < c.elements.size(); ++k) AddEntry(c.elements[k], fqn + "." + name, 0, k);
-      }
+      if (t.dim() == 1 && t.size(0) == static_cast<int64_t>(c.elements.size())) AddEntries(c.elements, fqn + "." + name, 0);
     }
     for (const auto& [name, t] : m.buffers()) {
-      if (t.dim() == 1 && t.size(0) == static_cast<int64_t>(c.elements.size())) {
-        for (size_t k = 0; k < c.elements.size(); ++k) AddEntry(c.elements[k], fqn + "." + name, 0, k);
-      }
+      if (t.dim() == 1 && t.size(0) == static_cast<int64_t>(c.elements.size())) AddEntries(c.elements, fqn + "." + name, 0);
     }
   }
   Channels Visit(const Node& node, const std::vector<const Channels*>& args);
@@ -85,8 +94,16 @@ class Analyzer {
   const GraphModule& model_;
   const Interpreter& plan_;
   UnionFind uf_;
-  std::vector<std::vector<ChannelEntry>> entries_;  // per element
-  std::vector<std::string> blocked_;                 // per element, "" when free
+  struct RawSlices {
+    int32_t tensor;
+    int32_t dim;
+    std::vector<int> element_of_index;
+  };
+  std::vector<RawSlices> raw_slices_;
+  std::vector<int> blocked_;                               // per element: reason, -1 when free
+  std::vector<std::string> reasons_;
+  absl::flat_hash_map<std::string, int32_t> tensor_ids_;
+  std::vector<std::string> tensor_names_;
   std::vector<std::pair<std::string, std::vector<int>>> producers_;  // weight fqn -> row elements
 };
 
@@ -94,13 +111,14 @@ int64_t ChannelDimOf(const Shape& s) { return s.size() >= 3 ? 1 : static_cast<in
 
 Channels Analyzer::Visit(const Node& node, const std::vector<const Channels*>& args) {
   const Shape* shape = ShapeOf(node);
-  auto opaque = [&](const std::string& why) {
-    for (const Channels* a : args) Block(*a, why);
+  auto opaque = [&](std::string why) {
+    const int reason = Reason(std::move(why));
+    for (const Channels* a : args) Block(*a, reason);
     Channels out;
     if (shape != nullptr && !shape->empty()) {
       out.known = true;
       out.dim = ChannelDimOf(*shape);
-      out.elements = Fresh((*shape)[out.dim], why);
+      out.elements = Fresh((*shape)[out.dim], reason);
     }
     return out;
   };
@@ -122,7 +140,7 @@ Channels Analyzer::Visit(const Node& node, const std::vector<const Channels*>& a
       if (owner.ok()) {
         const Tensor* w = owner->first->parameter(owner->second);
         if (w != nullptr && w->numel() == static_cast<int64_t>(in.elements.size())) {
-          for (size_t k = 0; k < in.elements.size(); ++k) AddEntry(in.elements[k], node.args()[1]->target(), 0, k);
+          AddEntries(in.elements, node.args()[1]->target(), 0);
         }
       }
     }
@@ -133,13 +151,11 @@ Channels Analyzer::Visit(const Node& node, const std::vector<const Channels*>& a
     if (in.dim != static_cast<int64_t>(shape->size()) - 1) {
       Block(in, absl::StrCat(where, " reads another dim than the channels"));
     } else {
-      for (size_t k = 0; k < in.elements.size(); ++k) AddEntry(in.elements[k], fqn + ".weight", 1, k);
+      AddEntries(in.elements, fqn + ".weight", 1);
     }
-    Channels out{true, static_cast<int64_t>(shape->size()) - 1, Fresh(shape->back(), "")};
-    for (size_t r = 0; r < out.elements.size(); ++r) {
-      AddEntry(out.elements[r], fqn + ".weight", 0, r);
-      if (module->parameter("bias") || module->parameter("_bias")) AddEntry(out.elements[r], fqn + ".bias", 0, r);
-    }
+    Channels out{true, static_cast<int64_t>(shape->size()) - 1, Fresh(shape->back(), -1)};
+    AddEntries(out.elements, fqn + ".weight", 0);
+    if (module->parameter("bias") || module->parameter("_bias")) AddEntries(out.elements, fqn + ".bias", 0);
     producers_.emplace_back(fqn + ".weight", out.elements);
     return out;
   }
@@ -150,21 +166,17 @@ Channels Analyzer::Visit(const Node& node, const std::vector<const Channels*>& a
     const int64_t ic = static_cast<int64_t>(in.elements.size());
     const bool has_bias = module->parameter("bias") || module->parameter("_bias");
     if (groups == 1) {
-      for (int64_t k = 0; k < ic; ++k) AddEntry(in.elements[k], fqn + ".weight", 1, k);
-      Channels out{true, in.dim, Fresh(oc, "")};
-      for (int64_t r = 0; r < oc; ++r) {
-        AddEntry(out.elements[r], fqn + ".weight", 0, r);
-        if (has_bias) AddEntry(out.elements[r], fqn + ".bias", 0, r);
-      }
+      AddEntries(in.elements, fqn + ".weight", 1);
+      Channels out{true, in.dim, Fresh(oc, -1)};
+      AddEntries(out.elements, fqn + ".weight", 0);
+      if (has_bias) AddEntries(out.elements, fqn + ".bias", 0);
       producers_.emplace_back(fqn + ".weight", out.elements);
       return out;
     }
     if (groups == ic && oc == ic) {
       // Depthwise: output channel k is input channel k filtered; they go together.
-      for (int64_t k = 0; k < ic; ++k) {
-        AddEntry(in.elements[k], fqn + ".weight", 0, k);
-        if (has_bias) AddEntry(in.elements[k], fqn + ".bias", 0, k);
-      }
+      AddEntries(in.elements, fqn + ".weight", 0);
+      if (has_bias) AddEntries(in.elements, fqn + ".bias", 0);
       return in;
     }
     return opaque(absl::StrCat(where, " is a grouped conv (groups=", groups, ")"));
@@ -210,6 +222,7 @@ Channels Analyzer::Visit(const Node& node, const std::vector<const Channels*>& a
 
 absl::StatusOr<DependencyGraph> Analyzer::Run() {
   absl::flat_hash_map<const Node*, Channels> channels;
+  channels.reserve(model_.graph().size());
   for (const Node* node : model_.graph().nodes()) {
     std::vector<const Channels*> args;
     static const Channels kUnknown;
@@ -223,12 +236,13 @@ absl::StatusOr<DependencyGraph> Analyzer::Run() {
     }
     if (node->IsCallTo(OpKind::kLstm) || node->IsCallTo(OpKind::kGetItem) || node->IsCallTo(OpKind::kLayerNorm)) {
       // LSTM chains are the pattern table's job; LayerNorm statistics span the channels.
-      for (const Channels* a : args) Block(*a, absl::StrCat("'", node->name(), "' (", OpName(node->op()), ")"));
+      const int reason = Reason(absl::StrCat("'", node->name(), "' (", OpName(node->op()), ")"));
+      for (const Channels* a : args) Block(*a, reason);
       channels[node] = Channels{};
       const Shape* shape = ShapeOf(*node);
       if (shape != nullptr && !shape->empty()) {
         channels[node] = Channels{true, static_cast<int64_t>(shape->size()) - 1,
-                                  Fresh(shape->back(), absl::StrCat("output of '", node->name(), "'"))};
+                                  Fresh(shape->back(), Reason(absl::StrCat("output of '", node->name(), "'")))};
       }
       continue;
     }
@@ -246,9 +260,10 @@ absl::StatusOr<DependencyGraph> Analyzer::Run() {
     }
   }
   DependencyGraph graph;
-  absl::flat_hash_map<int, int> group_of_set;         // producer set root -> group
-  absl::flat_hash_map<int, int> group_of_root;        // element root -> group
-  absl::flat_hash_map<int, int64_t> channel_of_root;  // element root -> channel within its group
+  absl::flat_hash_map<int, int> group_of_set;  // producer set root -> group
+  // Element root -> its group and channel within the group (-1: no producer owns it).
+  std::vector<int> group_of_root(uf_.size(), -1);
+  std::vector<int32_t> channel_of_root(uf_.size(), -1);
   for (size_t p = 0; p < producers_.size(); ++p) {
     const auto& [fqn, rows] = producers_[p];
     auto [git, fresh] = group_of_set.try_emplace(producer_sets.Find(static_cast<int>(p)),
@@ -260,39 +275,47 @@ absl::StatusOr<DependencyGraph> Analyzer::Run() {
     DependencyGraph::RowMap map{group, {}};
     for (int e : rows) {
       const int root = uf_.Find(e);
-      if (!channel_of_root.contains(root)) {
-        channel_of_root[root] = g.size();
+      if (channel_of_root[root] < 0) {
+        channel_of_root[root] = static_cast<int32_t>(g.size());
         group_of_root[root] = group;
-        g.entries.emplace_back();
         g.blocked.emplace_back();
       }
       map.channel_of_row.push_back(channel_of_root[root]);
     }
     graph.producer_rows[fqn] = std::move(map);
   }
+  graph.node_channels.reserve(channels.size());
   for (const auto& [node, c] : channels) {
     if (!c.known) continue;
     DependencyGraph::NodeChannels nc{c.dim, {}};
+    nc.positions.reserve(c.elements.size());
     for (int e : c.elements) {
       const int root = uf_.Find(e);
-      auto it = channel_of_root.find(root);
-      nc.positions.push_back(it == channel_of_root.end() ? DependencyGraph::GroupChannel{}
-                                                         : DependencyGraph::GroupChannel{group_of_root[root], it->second});
+      nc.positions.push_back({group_of_root[root], channel_of_root[root]});  // (-1, -1) when unowned
     }
     graph.node_channels[node->name()] = std::move(nc);
   }
-  // Entries and blocks of every element land on its channel.
+  // The first block of any of a channel's elements blocks the channel.
   for (int e = 0; e < uf_.size(); ++e) {
-    auto it = channel_of_root.find(uf_.Find(e));
-    if (it == channel_of_root.end()) continue;
-    ChannelGroup& g = graph.groups[group_of_root[uf_.Find(e)]];
-    auto& list = g.entries[it->second];
-    // Moved, not copied: the analyzer is done with them (a large residual group holds an entry
-    // per consumer of each of its channels).
-    list.insert(list.end(), std::make_move_iterator(entries_[e].begin()),
-                std::make_move_iterator(entries_[e].end()));
-    if (g.blocked[it->second].empty()) g.blocked[it->second] = blocked_[e];
+    const int root = uf_.Find(e);
+    if (channel_of_root[root] < 0 || blocked_[e] < 0) continue;
+    std::string& blocked = graph.groups[group_of_root[root]].blocked[channel_of_root[root]];
+    if (blocked.empty()) blocked = reasons_[blocked_[e]];
   }
+  // Tensor slices: elements become group channels; slices no group owns any of are dropped.
+  for (RawSlices& raw : raw_slices_) {
+    DependencyGraph::TensorSlices slices{raw.tensor, raw.dim, {}};
+    slices.channel_of_index.reserve(raw.element_of_index.size());
+    bool owned = false;
+    for (int e : raw.element_of_index) {
+      const int root = uf_.Find(e);
+      owned = owned || channel_of_root[root] >= 0;
+      slices.channel_of_index.push_back({group_of_root[root], channel_of_root[root]});
+    }
+    raw.element_of_index = {};
+    if (owned) graph.slices.push_back(std::move(slices));
+  }
+  graph.tensor_names = std::move(tensor_names_);
   return graph;
 }
 
@@ -302,6 +325,19 @@ int64_t ChannelGroup::NumPrunable() const {
   int64_t n = 0;
   for (const std::string& b : blocked) n += b.empty();
   return n;
+}
+
+std::vector<NamedEntry> DependencyGraph::NamedEntries(const ChannelGroup& group, int64_t c) const {
+  const int g = static_cast<int>(&group - groups.data());
+  std::vector<NamedEntry> out;
+  for (const TensorSlices& s : slices) {
+    for (size_t k = 0; k < s.channel_of_index.size(); ++k) {
+      if (s.channel_of_index[k].group == g && s.channel_of_index[k].channel == c) {
+        out.push_back({tensor_names[s.tensor], s.dim, static_cast<int64_t>(k)});
+      }
+    }
+  }
+  return out;
 }
 
 const ChannelGroup* DependencyGraph::GroupOf(const std::string& weight_fqn) const {

@@ -9,29 +9,29 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "graph/graph_module.h"
 
 namespace structprune {
 
 // One slice of one tensor that a channel owns: `tensor_fqn[..., index (along dim), ...]`.
-struct ChannelEntry {
+struct NamedEntry {
   std::string tensor_fqn;
   int64_t dim;
   int64_t index;
-  bool operator==(const ChannelEntry&) const = default;
+  bool operator==(const NamedEntry&) const = default;
 };
 
 // A set of producers whose output channels are coupled; channel c of the group is removed
 // from all of them (and from every consumer and per-channel tensor) at once.
 struct ChannelGroup {
   std::vector<std::string> producers;  // weight FQNs (Linear/Conv2d rows), graph order
-  // entries[c]: every tensor slice that removing coupled channel c touches.
-  std::vector<std::vector<ChannelEntry>> entries;
   // blocked[c]: channel c may not be removed (it reaches a model output or input, or an op
   // that cannot be sliced), with the first reason found.
   std::vector<std::string> blocked;
-  int64_t size() const { return static_cast<int64_t>(entries.size()); }
+
+  int64_t size() const { return static_cast<int64_t>(blocked.size()); }
   int64_t NumPrunable() const;
 };
 
@@ -43,20 +43,35 @@ struct DependencyGraph {
     std::vector<int64_t> channel_of_row;
   };
   std::map<std::string, RowMap> producer_rows;
-  // What each node's output carries along its channel dim: per position, the group channel
-  // (group -1 for channels no producer group owns). Nodes without channel info are absent.
+  // A channel of a group (group -1: a channel no producer group owns).
   struct GroupChannel {
-    int group = -1;
-    int64_t channel = -1;
+    int32_t group = -1;
+    int32_t channel = -1;
   };
+  // What each node's output carries along its channel dim, per position. Nodes without
+  // channel info are absent.
   struct NodeChannels {
     int64_t dim;
     std::vector<GroupChannel> positions;
   };
-  std::map<std::string, NodeChannels> node_channels;  // by node name
+  absl::flat_hash_map<std::string, NodeChannels> node_channels;  // by node name
+  // Every tensor dim whose entries belong to group channels, seen from the tensor: removing a
+  // channel removes index k along `dim` of tensor_names[tensor] wherever channel_of_index[k]
+  // is that channel. Tensor-major and index-compact because a 10,000-layer residual net has
+  // hundreds of thousands of (channel, tensor entry) pairs. A tensor read at two places has
+  // two slices.
+  struct TensorSlices {
+    int32_t tensor;
+    int32_t dim;
+    std::vector<GroupChannel> channel_of_index;
+  };
+  std::vector<TensorSlices> slices;
+  std::vector<std::string> tensor_names;
 
   // The group a producer belongs to; nullptr when it is not a producer.
   const ChannelGroup* GroupOf(const std::string& weight_fqn) const;
+  // Every tensor entry removing channel c of `group` touches (a scan of `slices`).
+  std::vector<NamedEntry> NamedEntries(const ChannelGroup& group, int64_t c) const;
   std::string ToString() const;
 };
 

@@ -1,8 +1,10 @@
 #include "pruning/group_prune.h"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
 #include "ops/activations.h"
@@ -53,7 +55,7 @@ class GroupPlanner {
   PrunePlan& plan_;
   std::map<int, std::vector<bool>> pruned_;
   std::map<int, std::vector<std::string>> reasons_;  // why a pruned channel cannot go ("" = it can)
-  std::map<std::string, std::vector<PositionValue>> values_;  // by node name
+  absl::flat_hash_map<std::string, std::vector<PositionValue>> values_;  // by node name
   std::vector<FoldSite> folds_;
   std::map<std::string, int64_t> depthwise_;  // depthwise conv module -> channel count
 };
@@ -233,7 +235,7 @@ absl::Status GroupPlanner::PlanEdits() {
   for (const auto& [fqn, rows] : dg_.producer_rows) {
     if (!pruned_.count(rows.group) || rows.channel_of_row.empty()) continue;
     bool any_left = false;
-    for (int64_t c : rows.channel_of_row) any_left = any_left || !removable({rows.group, c});
+    for (int64_t c : rows.channel_of_row) any_left = any_left || !removable({rows.group, static_cast<int32_t>(c)});
     if (any_left) continue;
     const int64_t first = rows.channel_of_row.front();
     forced_keep.insert({rows.group, first});
@@ -256,16 +258,23 @@ absl::Status GroupPlanner::PlanEdits() {
     }
   }
   for (const auto& [fqn, delta] : deltas) SP_RETURN_IF_ERROR(plan_.AddToBias(fqn, delta));
-  // Slices: every entry of every removed channel.
-  std::map<std::pair<std::string, int64_t>, std::set<int64_t>> removed;
-  for (const auto& [g, channels] : pruned_) {
-    for (size_t c = 0; c < channels.size(); ++c) {
-      if (!removable({g, static_cast<int64_t>(c)})) continue;
-      for (const ChannelEntry& e : dg_.groups[g].entries[c]) removed[{e.tensor_fqn, e.dim}].insert(e.index);
+  // Slices: per tensor dim, the indices of removed channels go (a tensor read at several
+  // places: the union). In name order so plans come out the same every run.
+  std::map<std::pair<std::string_view, int64_t>, std::vector<bool>> removed;
+  for (const DependencyGraph::TensorSlices& s : dg_.slices) {
+    std::vector<bool>* flags = nullptr;
+    for (size_t k = 0; k < s.channel_of_index.size(); ++k) {
+      if (!removable(s.channel_of_index[k])) continue;
+      if (flags == nullptr) {
+        flags = &removed[{dg_.tensor_names[s.tensor], s.dim}];
+        flags->resize(std::max(flags->size(), s.channel_of_index.size()), false);
+      }
+      (*flags)[k] = true;
     }
   }
-  for (const auto& [key, indices] : removed) {
-    const auto& [fqn, dim] = key;
+  for (const auto& [key, flags] : removed) {
+    const std::string fqn(key.first);
+    const int64_t dim = key.second;
     std::string stored = fqn;
     auto owner = plan_.model().root().FindTensorOwner(stored);
     if (!owner.ok() && fqn.size() > 5 && fqn.substr(fqn.size() - 5) == ".bias") {
@@ -277,7 +286,7 @@ absl::Status GroupPlanner::PlanEdits() {
     const Tensor* t = m.parameter(owner->second) ? m.parameter(owner->second) : m.buffer(owner->second);
     std::vector<int64_t> keep;
     for (int64_t i = 0; i < t->size(dim); ++i) {
-      if (!indices.count(i)) keep.push_back(i);
+      if (static_cast<size_t>(i) >= flags.size() || !flags[i]) keep.push_back(i);
     }
     SP_RETURN_IF_ERROR(plan_.Slice(fqn, dim, keep));
     // A depthwise conv keeps groups == channels.
@@ -290,6 +299,7 @@ absl::Status GroupPlanner::PlanEdits() {
     }
   }
   // One report record per masked producer.
+  plan_.report().layers.reserve(plan_.report().layers.size() + masks_.size());
   for (const auto& [fqn, mask] : masks_) {
     auto rows = dg_.producer_rows.find(fqn);
     if (rows == dg_.producer_rows.end()) continue;
@@ -300,7 +310,7 @@ absl::Status GroupPlanner::PlanEdits() {
     r.pattern = absl::StrCat("dependency group ", g);
     r.channels_before = mask.numel();
     for (int64_t row = 0; row < mask.numel(); ++row) {
-      const GroupChannel gc{g, rows->second.channel_of_row[row]};
+      const GroupChannel gc{g, static_cast<int32_t>(rows->second.channel_of_row[row])};
       if (removable(gc)) {
         r.channels_pruned.push_back(row);
         if (!reasons_[g][gc.channel].empty()) {

@@ -109,12 +109,14 @@ void PrunePlan::SetAttr(const std::string& module_fqn, const std::string& name, 
 }
 
 absl::Status PrunePlan::Commit(GraphModule& model) const {
-  GraphModule staged = model.Clone();
-  Module& root = staged.root();
+  // Edits touch modules only, on a copy of the module tree. They replace tensors (baked masks,
+  // slices, folded biases are new tensors), so the copy shares storage with `model`.
+  std::unique_ptr<Module> staged = model.root().Clone(Module::TensorCopy::kShared);
+  Module& root = *staged;
   for (const auto& [fqn, m] : root.NamedModules()) {
     SP_RETURN_IF_ERROR(Finalize(*const_cast<Module*>(m)));
   }
-  auto slices = slices_;
+  std::map<std::string, std::map<int64_t, std::vector<int64_t>>> new_bias_slices;
   for (const auto& [fqn, delta] : bias_deltas_) {
     Module* m = root.FindModule(fqn);
     if (m == nullptr) return absl::InternalError(absl::StrCat("bias fold into unknown module '", fqn, "'"));
@@ -124,17 +126,19 @@ absl::Status PrunePlan::Commit(GraphModule& model) const {
       m->mutable_attrs()["bias"] = true;
       // A module that loses rows itself drops the same entries of its new bias.
       auto rows = slices_.find(fqn + ".weight");
-      if (rows != slices_.end() && rows->second.count(0)) slices[fqn + ".bias"][0] = rows->second.at(0);
+      if (rows != slices_.end() && rows->second.count(0)) new_bias_slices[fqn + ".bias"][0] = rows->second.at(0);
       continue;
     }
     if (bias->shape() != delta.shape()) {
       return absl::InternalError(absl::StrCat("bias fold into '", fqn, "': ", ShapeToString(delta.shape()),
                                               " vs bias ", ShapeToString(bias->shape())));
     }
-    for (int64_t i = 0; i < delta.numel(); ++i) bias->data<float>()[i] += delta.data<float>()[i];
+    Tensor folded = bias->Clone();
+    for (int64_t i = 0; i < delta.numel(); ++i) folded.data<float>()[i] += delta.data<float>()[i];
+    m->SetParameter("bias", folded);
   }
   std::set<Module*> touched;
-  for (const auto& [fqn, dims] : slices) {
+  auto slice = [&](const std::string& fqn, const std::map<int64_t, std::vector<int64_t>>& dims) -> absl::Status {
     SP_ASSIGN_OR_RETURN(auto owner, root.FindTensorOwner(fqn));
     auto [m, name] = owner;
     Tensor t = m->HasBuffer(name) ? *m->buffer(name) : *m->parameter(name);
@@ -147,15 +151,18 @@ absl::Status PrunePlan::Commit(GraphModule& model) const {
       m->SetParameter(name, t);
     }
     touched.insert(m);
-  }
+    return absl::OkStatus();
+  };
+  for (const auto& [fqn, dims] : slices_) SP_RETURN_IF_ERROR(slice(fqn, dims));
+  for (const auto& [fqn, dims] : new_bias_slices) SP_RETURN_IF_ERROR(slice(fqn, dims));
   for (Module* m : touched) SyncShapeAttrs(*m);
   for (const auto& [fqn, attrs] : attrs_) {
     Module* m = root.FindModule(fqn);
     if (m == nullptr) return absl::InternalError(absl::StrCat("attribute edit of unknown module '", fqn, "'"));
     for (const auto& [name, value] : attrs) m->mutable_attrs()[name] = value;
   }
-  SP_RETURN_IF_ERROR(staged.Lint());
-  model = std::move(staged);
+  SP_RETURN_IF_ERROR(model.graph().Lint(root));
+  model.ReplaceRoot(std::move(staged));
   return absl::OkStatus();
 }
 

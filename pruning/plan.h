@@ -47,10 +47,10 @@ class PrunePlan {
   PruneReport& report() { return report_; }
   const PruneReport& report() const { return report_; }
 
-  // Applies every edit to a copy of `model` (the model the plan was made from): masks baked
-  // into weights, moved-aside biases restored as the masked model saw them, hooks removed,
-  // bias folds added, tensors sliced, shape attributes updated, graph linted; then moves the
-  // copy into `model`. On error `model` is unchanged.
+  // Applies every edit to a copy of `model`'s module tree (the model the plan was made from):
+  // masks baked into weights, moved-aside biases restored as the masked model saw them, hooks
+  // removed, bias folds added, tensors sliced, shape attributes updated, graph linted; then
+  // swaps the copy in. On error `model` is unchanged.
   absl::Status Commit(GraphModule& model) const;
 
  private:

@@ -39,9 +39,8 @@ absl::Status BaseSparsifier::Prepare(GraphModule& model, std::optional<SparsityC
     SP_ASSIGN_OR_RETURN(Tensor mask, InitialMask(*model.root().FindModule(g.module_fqn), g));
     masks[g.tensor_fqn] = mask;
   }
-  // Attach on a copy so that a failure leaves the user's model untouched.
-  GraphModule staged = model.Clone();
-  model_ = &staged;
+  // AttachMasks fails before it edits the model, so no copy is needed for all-or-nothing.
+  model_ = &model;
   groups_ = std::move(groups);
   masks_ = std::move(masks);
   absl::Status s = AttachMasks();
@@ -49,11 +48,8 @@ absl::Status BaseSparsifier::Prepare(GraphModule& model, std::optional<SparsityC
     model_ = nullptr;
     groups_.clear();
     masks_.clear();
-    return s;
   }
-  model = std::move(staged);
-  model_ = &model;
-  return absl::OkStatus();
+  return s;
 }
 
 absl::Status BaseSparsifier::Step() {

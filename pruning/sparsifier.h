@@ -60,7 +60,8 @@ class BaseSparsifier {
 
  protected:
   // Attaches parametrizations/hooks for the resolved groups; masks_ already hold the
-  // initial masks. Called once by Prepare on a model that is otherwise unchanged.
+  // initial masks. Called once by Prepare on the user's model: on error it must not have
+  // changed the model (decide everything that can fail first, then edit).
   virtual absl::Status AttachMasks() = 0;
   // Computes `group`'s new mask into `mask` (its current value on entry).
   virtual absl::Status UpdateMask(const Module& module, const ConfigGroup& group, Tensor& mask) = 0;

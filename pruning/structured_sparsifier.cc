@@ -46,7 +46,21 @@ absl::StatusOr<Tensor> BaseStructuredSparsifier::InitialMask(const Module& modul
   return units;
 }
 
-absl::Status BaseStructuredSparsifier::AttachGroupMasks() {
+namespace {
+
+// The bias moves aside and a BiasHook adds it back masked (prune_bias) or whole.
+void MoveBiasUnderHook(Module& m, const Tensor& mask, bool prune_bias) {
+  if (const Tensor* bias = m.parameter("bias")) {
+    m.SetParameter(kMovedBias, *bias);
+    m.RemoveParameter("bias");
+  }
+  m.AddForwardHook(std::make_shared<BiasHook>(mask, prune_bias));
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<BaseStructuredSparsifier::FollowerMask>> BaseStructuredSparsifier::PlanGroupMasks() {
+  std::vector<FollowerMask> followers;
   SP_ASSIGN_OR_RETURN(DependencyGraph dg, BuildDependencyGraph(*model_, input_shapes_));
   // A configured depthwise conv is no producer: it follows its input's group.
   std::vector<ConfigGroup> kept;
@@ -157,23 +171,12 @@ absl::Status BaseStructuredSparsifier::AttachGroupMasks() {
     }
     if (!follows) continue;
     std::fill_n(coupled.mask.data<bool>(), coupled.mask.numel(), true);
-    if (m.kind() == OpKind::kBatchNorm2d) {
-      // With prune_bias a masked channel reads 0 after the norm, so zero-padded convs after it stay exact.
-      for (const char* name : {"weight", "bias"}) {
-        if (m.HasParameter(name)) m.RegisterParametrization(name, std::make_shared<FakeStructuredSparsity>(coupled.mask));
-      }
-    } else {
-      m.RegisterParametrization("weight", std::make_shared<FakeStructuredSparsity>(coupled.mask));
-      if (const Tensor* bias = m.parameter("bias")) {
-        m.SetParameter(kMovedBias, *bias);
-        m.RemoveParameter("bias");
-      }
-      m.AddForwardHook(std::make_shared<BiasHook>(coupled.mask, prune_bias.value_or(true)));
-    }
+    followers.push_back({&m, coupled.mask, prune_bias.value_or(true)});
     masked_modules.insert(&m);
     coupled_.push_back(std::move(coupled));
   }
-  return absl::OkStatus();
+  dependency_graph_ = std::move(dg);
+  return followers;
 }
 
 void BaseStructuredSparsifier::OnMasksChanged() {
@@ -197,8 +200,18 @@ void BaseStructuredSparsifier::OnMasksChanged() {
 }
 
 absl::Status BaseStructuredSparsifier::AttachMasks() {
-  if (uses_dependency_groups()) SP_RETURN_IF_ERROR(AttachGroupMasks());
+  // Everything that can fail is decided before the model changes (Prepare() relies on it).
+  std::vector<FollowerMask> followers;
+  if (uses_dependency_groups()) {
+    SP_ASSIGN_OR_RETURN(followers, PlanGroupMasks());
+  }
+  std::vector<bool> prune_bias;
   for (const ConfigGroup& g : groups_) {
+    SP_ASSIGN_OR_RETURN(bool b, g.GetBool(kPruneBias, true));
+    prune_bias.push_back(b);
+  }
+  for (size_t i = 0; i < groups_.size(); ++i) {
+    const ConfigGroup& g = groups_[i];
     Module& m = *model_->root().FindModule(g.module_fqn);
     const Tensor& mask = masks_.at(g.tensor_fqn);
     if (m.kind() == OpKind::kLstm) {
@@ -213,13 +226,21 @@ absl::Status BaseStructuredSparsifier::AttachMasks() {
       }
       continue;
     }
-    SP_ASSIGN_OR_RETURN(bool prune_bias, g.GetBool(kPruneBias, true));
     m.RegisterParametrization(g.tensor_name, std::make_shared<FakeStructuredSparsity>(mask));
-    if (const Tensor* bias = m.parameter("bias")) {
-      m.SetParameter(kMovedBias, *bias);
-      m.RemoveParameter("bias");
+    MoveBiasUnderHook(m, mask, prune_bias[i]);
+  }
+  for (const FollowerMask& f : followers) {
+    if (f.module->kind() == OpKind::kBatchNorm2d) {
+      // With prune_bias a masked channel reads 0 after the norm, so zero-padded convs after it stay exact.
+      for (const char* name : {"weight", "bias"}) {
+        if (f.module->HasParameter(name)) {
+          f.module->RegisterParametrization(name, std::make_shared<FakeStructuredSparsity>(f.mask));
+        }
+      }
+    } else {  // depthwise conv
+      f.module->RegisterParametrization("weight", std::make_shared<FakeStructuredSparsity>(f.mask));
+      MoveBiasUnderHook(*f.module, f.mask, f.prune_bias);
     }
-    m.AddForwardHook(std::make_shared<BiasHook>(mask, prune_bias));
   }
   OnMasksChanged();
   return absl::OkStatus();
@@ -236,7 +257,10 @@ absl::StatusOr<PruneReport> BaseStructuredSparsifier::Prune(PruneOptions options
   for (const ConfigGroup& g : groups_) configured[g.module_fqn].push_back(&g);
   if (uses_dependency_groups()) {
     // Linear/Conv2d producers go through their dependency groups; LSTMs keep their patterns.
-    SP_ASSIGN_OR_RETURN(DependencyGraph dg, BuildDependencyGraph(*model_, input_shapes_));
+    if (!dependency_graph_) {
+      SP_ASSIGN_OR_RETURN(dependency_graph_, BuildDependencyGraph(*model_, input_shapes_));
+    }
+    const DependencyGraph& dg = *dependency_graph_;
     std::map<std::string, Tensor> producer_masks;
     for (const ConfigGroup& g : groups_) {
       if (dg.producer_rows.count(g.tensor_fqn)) {
@@ -271,12 +295,13 @@ absl::StatusOr<PruneReport> BaseStructuredSparsifier::Prune(PruneOptions options
     }
   }
   SP_RETURN_IF_ERROR(plan.Commit(*model_));
-  PruneReport report = plan.report();
+  PruneReport report = std::move(plan.report());
   report.params_after = model_->NumParameters();
   // The sparsifier is done with this model: masks are gone.
   model_ = nullptr;
   groups_.clear();
   masks_.clear();
+  dependency_graph_.reset();
   return report;
 }
 

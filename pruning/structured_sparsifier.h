@@ -5,11 +5,13 @@
 #ifndef STRUCTPRUNE_PRUNING_STRUCTURED_SPARSIFIER_H_
 #define STRUCTPRUNE_PRUNING_STRUCTURED_SPARSIFIER_H_
 
+#include <optional>
 #include <utility>
 #include <vector>
 
 #include "core/shape.h"
 
+#include "pruning/dependency_groups.h"
 #include "pruning/pattern.h"
 #include "pruning/plan.h"
 #include "pruning/report.h"
@@ -38,6 +40,8 @@ class BaseStructuredSparsifier : public BaseSparsifier {
   // approximate mode), folds pruned constants into the next layers' biases, and leaves no
   // mask, parametrization or hook. FailedPrecondition before Prepare(); on any error (a
   // configured weight no pattern covers, fan-out, ...) the model is exactly as before.
+  // In dependency-group mode it reuses the analysis Prepare() made: the graph must not change
+  // in between (masks may).
   absl::StatusOr<PruneReport> Prune(PruneOptions options = {});
 
   // Bakes masks into weights and restores biases as the masked model used them.
@@ -67,8 +71,16 @@ class BaseStructuredSparsifier : public BaseSparsifier {
   void OnMasksChanged() override;
 
  private:
-  // Group mode: couples configured producers with the rest of their dependency group.
-  absl::Status AttachGroupMasks();
+  // A BatchNorm or depthwise conv masked with the groups whose channels it carries.
+  struct FollowerMask {
+    Module* module;
+    Tensor mask;
+    bool prune_bias;
+  };
+  // Group mode: couples configured producers with the rest of their dependency group
+  // (implicit producers join groups_ and masks_) and says which other modules follow the
+  // masks; the model itself is not changed.
+  absl::StatusOr<std::vector<FollowerMask>> PlanGroupMasks();
 
   // A mask that follows dependency groups: entry i is (group, channel) channel_of_index[i];
   // group -1 marks an entry no configured group prunes (it stays true). A BatchNorm or
@@ -80,6 +92,7 @@ class BaseStructuredSparsifier : public BaseSparsifier {
   };
   std::vector<Pattern> patterns_;
   std::vector<Shape> input_shapes_;
+  std::optional<DependencyGraph> dependency_graph_;  // group mode: made by Prepare(), used by Prune()
   std::vector<CoupledMask> coupled_;        // producers first, then BatchNorms / depthwise convs
   std::vector<int64_t> group_sizes_;        // channels per dependency group
   std::vector<std::vector<bool>> group_blocked_;  // per group channel: may not be removed

@@ -59,15 +59,15 @@ TEST(DependencyGraph, ResidualAddCouplesTheStemAndTheBlockOutput) {
   // Stem row 5 and conv_b row 5 are one channel; removing it touches all of these.
   const int64_t c = g.producer_rows.at("stem.weight").channel_of_row[5];
   EXPECT_EQ(g.producer_rows.at("conv_b.weight").channel_of_row[5], c);
-  EXPECT_THAT(residual->entries[c],
+  EXPECT_THAT(g.NamedEntries(*residual, c),
               UnorderedElementsAre(
-                  ChannelEntry{"stem.weight", 0, 5}, ChannelEntry{"stem.bias", 0, 5},
-                  ChannelEntry{"bn.weight", 0, 5}, ChannelEntry{"bn.bias", 0, 5},
-                  ChannelEntry{"bn.running_mean", 0, 5}, ChannelEntry{"bn.running_var", 0, 5},
-                  ChannelEntry{"conv_a.weight", 1, 5}, ChannelEntry{"conv_b.weight", 0, 5},
-                  ChannelEntry{"conv_b.bias", 0, 5}, ChannelEntry{"bn_b.weight", 0, 5},
-                  ChannelEntry{"bn_b.bias", 0, 5}, ChannelEntry{"bn_b.running_mean", 0, 5},
-                  ChannelEntry{"bn_b.running_var", 0, 5}, ChannelEntry{"head.weight", 1, 5}));
+                  NamedEntry{"stem.weight", 0, 5}, NamedEntry{"stem.bias", 0, 5},
+                  NamedEntry{"bn.weight", 0, 5}, NamedEntry{"bn.bias", 0, 5},
+                  NamedEntry{"bn.running_mean", 0, 5}, NamedEntry{"bn.running_var", 0, 5},
+                  NamedEntry{"conv_a.weight", 1, 5}, NamedEntry{"conv_b.weight", 0, 5},
+                  NamedEntry{"conv_b.bias", 0, 5}, NamedEntry{"bn_b.weight", 0, 5},
+                  NamedEntry{"bn_b.bias", 0, 5}, NamedEntry{"bn_b.running_mean", 0, 5},
+                  NamedEntry{"bn_b.running_var", 0, 5}, NamedEntry{"head.weight", 1, 5}));
   // The head feeds the model output: its channels stay.
   const ChannelGroup* head = g.GroupOf("head.weight");
   EXPECT_EQ(head->NumPrunable(), 0);
@@ -92,15 +92,15 @@ TEST(DependencyGraph, CatConcatenatesAndDepthwiseFollowsItsProducer) {
   const ChannelGroup* gb = g.GroupOf("b.weight");
   ASSERT_NE(ga, gb);
   // b's channel 2 is input channel 6 of the depthwise conv and of pw.
-  EXPECT_THAT(gb->entries[g.producer_rows.at("b.weight").channel_of_row[2]],
-              UnorderedElementsAre(ChannelEntry{"b.weight", 0, 2}, ChannelEntry{"b.bias", 0, 2},
-                                   ChannelEntry{"dw.weight", 0, 6}, ChannelEntry{"dw.bias", 0, 6},
-                                   ChannelEntry{"pw.weight", 1, 6}));
+  EXPECT_THAT(g.NamedEntries(*gb, g.producer_rows.at("b.weight").channel_of_row[2]),
+              UnorderedElementsAre(NamedEntry{"b.weight", 0, 2}, NamedEntry{"b.bias", 0, 2},
+                                   NamedEntry{"dw.weight", 0, 6}, NamedEntry{"dw.bias", 0, 6},
+                                   NamedEntry{"pw.weight", 1, 6}));
   // pw's channel 1 owns fc columns 4..7 after the 2x2 pool and flatten.
   const ChannelGroup* gpw = g.GroupOf("pw.weight");
-  EXPECT_THAT(gpw->entries[1], UnorderedElementsAre(ChannelEntry{"pw.weight", 0, 1}, ChannelEntry{"pw.bias", 0, 1},
-                                                    ChannelEntry{"fc.weight", 1, 4}, ChannelEntry{"fc.weight", 1, 5},
-                                                    ChannelEntry{"fc.weight", 1, 6}, ChannelEntry{"fc.weight", 1, 7}));
+  EXPECT_THAT(g.NamedEntries(*gpw, 1), UnorderedElementsAre(NamedEntry{"pw.weight", 0, 1}, NamedEntry{"pw.bias", 0, 1},
+                                                    NamedEntry{"fc.weight", 1, 4}, NamedEntry{"fc.weight", 1, 5},
+                                                    NamedEntry{"fc.weight", 1, 6}, NamedEntry{"fc.weight", 1, 7}));
   EXPECT_EQ(gpw->NumPrunable(), 5);
 }
 

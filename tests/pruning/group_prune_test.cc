@@ -235,5 +235,34 @@ TEST(GroupPrune, DepthwiseConvCalledTwiceIsMaskedOnce) {
   EXPECT_TRUE(testing::SameAsSnapshot(before, model));
 }
 
+// Prepare() edits the user's model in place; a failure found while planning the masks must
+// leave it as it was. conv_a (prune_bias) and conv_b (keep bias) feed one depthwise conv,
+// whose single bias hook cannot honour both; bn_a, met first, would already be masked.
+TEST(GroupPrune, FailedPrepareLeavesTheModelUntouched) {
+  GraphBuilder b(5);
+  b.AddModule("conv_a", Conv(3, 2));
+  AddRandomBatchNorm(b, "bn_a", 2);
+  b.AddModule("conv_b", Conv(3, 3));
+  b.AddModule("dw", Conv(5, 5, 3, /*groups=*/5));
+  b.AddModule("head", Conv(5, 4, 1));
+  Node* x = b.Input("x");
+  Node* y = b.Call("dw", b.Cat({b.Call("bn_a", b.Call("conv_a", x)), b.Call("conv_b", x)}, 1));
+  b.Output(b.Call("head", b.Call(OpKind::kRelu, y)));
+  SP_ASSERT_OK_AND_ASSIGN(GraphModule model, b.Build());
+  const testing::ModelSnapshot before = testing::TakeSnapshot(model);
+  KeepMasksPruner pruner;
+  pruner.SetInputShapes({kInput});
+  SparsityConfig config = ConfigFor({"conv_a.weight", "conv_b.weight"});
+  config[1][kPruneBias] = false;
+  EXPECT_THAT(pruner.Prepare(model, config),
+              testing::StatusIs(absl::StatusCode::kUnimplemented,
+                                ::testing::HasSubstr(
+                                    "depthwise conv 'dw' carries channels of dependency groups with different prune_bias")));
+  EXPECT_TRUE(testing::SameAsSnapshot(before, model));
+  // The pruner is not left half prepared either.
+  config[1][kPruneBias] = true;
+  SP_ASSERT_OK(pruner.Prepare(model, config));
+}
+
 }  // namespace
 }  // namespace structprune

@@ -366,10 +366,10 @@ absl::StatusOr<ExportValue> Activation(OnnxWriter& w, const ExportCall& c) {
     const std::string hi_c = w.ScalarConstant(s, static_cast<float>(hi));
     return w.AddNode("Clip", s, {x, lo_c, hi_c}).output(0);
   };
-  auto hardsigmoid = [&](const std::string& in) {
+  auto hardsigmoid = [&](const std::string& in, double alpha, double beta) {
     onnx::NodeProto& n = w.AddNode("HardSigmoid", s, {in});
-    AddFloatAttr(n, "alpha", 1.0f / 6.0f);
-    AddFloatAttr(n, "beta", 0.5f);
+    AddFloatAttr(n, "alpha", static_cast<float>(alpha));
+    AddFloatAttr(n, "beta", static_cast<float>(beta));
     return n.output(0);
   };
   std::string y;
@@ -393,7 +393,7 @@ absl::StatusOr<ExportValue> Activation(OnnxWriter& w, const ExportCall& c) {
       y = unary("Sigmoid", x);
       break;
     case OpKind::kHardsigmoid:
-      y = hardsigmoid(x);
+      y = hardsigmoid(x, p.alpha, p.beta);
       break;
     case OpKind::kTanh:
       y = unary("Tanh", x);
@@ -405,7 +405,7 @@ absl::StatusOr<ExportValue> Activation(OnnxWriter& w, const ExportCall& c) {
       y = binary("Mul", x, unary("Tanh", unary("Softplus", x)));
       break;
     case OpKind::kHardswish:
-      y = w.opset() >= 14 ? unary("HardSwish", x) : binary("Mul", x, hardsigmoid(x));
+      y = w.opset() >= 14 ? unary("HardSwish", x) : binary("Mul", x, hardsigmoid(x, 1.0 / 6.0, 0.5));
       break;
     case OpKind::kElu:
       y = with_alpha("Elu", p.alpha);
@@ -413,9 +413,15 @@ absl::StatusOr<ExportValue> Activation(OnnxWriter& w, const ExportCall& c) {
     case OpKind::kCelu:
       y = with_alpha("Celu", p.alpha);
       break;
-    case OpKind::kSelu:
-      y = unary("Selu", x);
+    case OpKind::kSelu: {
+      onnx::NodeProto& n = w.AddNode("Selu", s, {x});
+      if (c.attrs->contains("alpha") || c.attrs->contains("scale")) {  // else ONNX's defaults
+        AddFloatAttr(n, "alpha", static_cast<float>(p.alpha));
+        AddFloatAttr(n, "gamma", static_cast<float>(p.scale));
+      }
+      y = n.output(0);
       break;
+    }
     case OpKind::kHardshrink: {
       onnx::NodeProto& n = w.AddNode("Shrink", s, {x});
       AddFloatAttr(n, "lambd", static_cast<float>(p.lambd));

@@ -119,12 +119,6 @@ EXPECTED_UNSUPPORTED = {
     "test_prelu_example": "is not one value per channel",
     "test_lstm_batchwise": "layout=1 is not supported",
     "test_lstm_with_peepholes": "sequence_lens is not supported",
-    # Activation constants other than PyTorch's (nn.Hardsigmoid is 1/6, 0.5; nn.SELU fixed).
-    "test_hardsigmoid": "only PyTorch's Hardsigmoid",
-    "test_hardsigmoid_default": "only PyTorch's Hardsigmoid",
-    "test_hardsigmoid_example": "only PyTorch's Hardsigmoid",
-    "test_selu": "differ from PyTorch's SELU constants",
-    "test_selu_example": "differ from PyTorch's SELU constants",
 }
 
 

@@ -280,17 +280,21 @@ absl::StatusOr<ExportValue> LayerNorm(OnnxWriter& w, const ExportCall& c) {
       SP_ASSIGN_OR_RETURN(bias, Arg(c, 2));
     }
   }
+  SP_ASSIGN_OR_RETURN(bool return_stats, GetBoolAttr(*c.attrs, "return_stats", false));
   const int64_t k = static_cast<int64_t>(normalized.size());
   if (w.opset() >= 17) {
     if (weight.empty())
       weight = w.Constant(c.scope, Tensor::Full(Shape(normalized.begin(), normalized.end()), 1.0f));
     std::vector<std::string> in = {x, weight};
     if (!bias.empty()) in.push_back(bias);
-    onnx::NodeProto& ln = w.AddNode("LayerNormalization", c.scope, in);
+    onnx::NodeProto& ln = w.AddNode("LayerNormalization", c.scope, in, return_stats ? 3 : 1);
     AddIntAttr(ln, "axis", -k);
     AddFloatAttr(ln, "epsilon", static_cast<float>(eps));
-    return Value(ln.output(0));
+    if (!return_stats) return Value(ln.output(0));
+    // (y, mean, rstd) are LayerNormalization's Y, Mean and InvStdDev.
+    return ExportValue{"", true, {Value(ln.output(0)), Value(ln.output(1)), Value(ln.output(2))}};
   }
+  if (return_stats) return Fail(c, "return_stats=True needs opset 17 (LayerNormalization)");
   // Before opset 17, PyTorch's decomposition.
   std::vector<int64_t> axes;
   for (int64_t i = -k; i < 0; ++i) axes.push_back(i);

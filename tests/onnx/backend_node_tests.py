@@ -48,22 +48,11 @@ EXPECTED_UNSUPPORTED = {
     "test_maxpool_2d_uint8": "is not a float tensor (UINT8)",
     "test_identity_opt": "is not a float tensor (not a tensor)",
     "test_identity_sequence": "is not a float tensor (not a tensor)",
-    # Pools: only 2-D windows (MaxPool2d / AvgPool2d), symmetric padding of at most half the
-    # kernel (PyTorch's padding); an odd auto_pad total pads one side more.
-    "test_averagepool_1d_default": "only 2-D windows are supported",
-    "test_averagepool_3d_default": "only 2-D windows are supported",
-    "test_maxpool_1d_default": "only 2-D windows are supported",
-    "test_maxpool_3d_default": "only 2-D windows are supported",
-    "test_averagepool_2d_pads": "exceed half of kernel_shape",
-    "test_averagepool_2d_pads_count_include_pad": "exceed half of kernel_shape",
-    "test_maxpool_2d_pads": "exceed half of kernel_shape",
-    "test_averagepool_2d_same_lower": "asymmetrically",
-    "test_averagepool_2d_same_upper": "asymmetrically",
-    "test_maxpool_2d_same_lower": "asymmetrically",
-    "test_maxpool_2d_same_upper": "asymmetrically",
+    # Pools: 1-D and 2-D windows only (MaxPool1d/2d, AvgPool1d/2d).
+    "test_averagepool_3d_default": "only 1-D and 2-D windows are supported",
+    "test_maxpool_3d_default": "only 1-D and 2-D windows are supported",
     # Extra outputs the engine does not compute: MaxPool's Indices (int64), Dropout's mask
-    # (bool), LayerNormalization's Mean and InvStdDev, BatchNormalization's running statistics
-    # (training mode).
+    # (bool), BatchNormalization's running statistics (training mode).
     "test_maxpool_with_argmax_2d_precomputed_pads": "output 1 ('z') is used",
     "test_maxpool_with_argmax_2d_precomputed_strides": "output 1 ('z') is used",
     "test_dropout_default_mask": "output 1 ('z') is used",

@@ -33,14 +33,17 @@ absl::StatusOr<Pair> ReadStride(const AttrMap& a, const Pair& kernel) {
 }
 
 // A 1-D window attribute: an int or a list of one int.
-absl::StatusOr<int64_t> ReadSingle(const AttrMap& a, absl::string_view name, int64_t default_value) {
+absl::StatusOr<int64_t> ReadSingle(const AttrMap& a, absl::string_view name,
+                                   int64_t default_value) {
   auto it = a.find(name);
   if (it == a.end()) return default_value;
-  if (const auto* v = std::get_if<std::vector<int64_t>>(&it->second); v != nullptr && v->size() == 1) {
+  if (const auto* v = std::get_if<std::vector<int64_t>>(&it->second);
+      v != nullptr && v->size() == 1) {
     return (*v)[0];
   }
   if (const auto* v = std::get_if<int64_t>(&it->second)) return *v;
-  return absl::InvalidArgumentError(absl::StrCat("attribute '", name, "' must be an int or a list of 1 int, got ",
+  return absl::InvalidArgumentError(absl::StrCat("attribute '", name,
+                                                 "' must be an int or a list of 1 int, got ",
                                                  AttrValueToString(it->second)));
 }
 
@@ -49,7 +52,8 @@ absl::Status ReadAttrs1d(const AttrMap& a, PoolParams& p) {
   SP_ASSIGN_OR_RETURN(int64_t kernel, ReadSingle(a, "kernel_size", 0));
   p.kernel = {1, kernel};
   auto stride = a.find("stride");
-  const auto* list = stride == a.end() ? nullptr : std::get_if<std::vector<int64_t>>(&stride->second);
+  const auto* list =
+      stride == a.end() ? nullptr : std::get_if<std::vector<int64_t>>(&stride->second);
   if (stride == a.end() || (list != nullptr && list->empty())) {
     p.stride = p.kernel;
   } else {
@@ -139,49 +143,50 @@ absl::StatusOr<PoolParams> ReadParams(const OpCall& call) {
 // count, and with ceil_mode the last window must start inside the input or its left padding.
 int64_t PoolOutputSize(int64_t in, int64_t kernel, int64_t pad_begin, int64_t pad_end,
                        int64_t stride, int64_t dilation, bool ceil_mode) {
-  const int64_t span = in + pad_begin + pad_end - dilation * (kernel - 1) - 1 +
-                       (ceil_mode ? stride - 1 : 0);
+  const int64_t span =
+      in + pad_begin + pad_end - dilation * (kernel - 1) - 1 + (ceil_mode ? stride - 1 : 0);
   int64_t out = FloorDiv(span, stride) + 1;
   if (ceil_mode && (out - 1) * stride >= in + pad_begin) --out;
   return out;
 }
 
 absl::Status CheckWindow(const OpCall& call, const PoolParams& p) {
+  // A 1-D pool's values are the width entries.
+  auto str = [&](const Pair& v) { return p.is_1d ? absl::StrCat(v[1]) : PairToString(v); };
   if (p.kernel[0] <= 0 || p.kernel[1] <= 0) {
-    return OpError(call,
-                   absl::StrCat("kernel_size must be positive, got ", PairToString(p.kernel)));
+    return OpError(call, absl::StrCat("kernel_size must be positive, got ", str(p.kernel)));
   }
   if (p.stride[0] <= 0 || p.stride[1] <= 0) {
-    return OpError(call, absl::StrCat("stride must be positive, got ", PairToString(p.stride)));
+    return OpError(call, absl::StrCat("stride must be positive, got ", str(p.stride)));
   }
   if (p.dilation[0] <= 0 || p.dilation[1] <= 0) {
-    return OpError(call, absl::StrCat("dilation must be positive, got ", PairToString(p.dilation)));
+    return OpError(call, absl::StrCat("dilation must be positive, got ", str(p.dilation)));
   }
   if (p.has_pads) {
     // ONNX's rule: a pad below the window's extent, so that every window holds an element.
-    const Pair extent = {p.dilation[0] * (p.kernel[0] - 1) + 1, p.dilation[1] * (p.kernel[1] - 1) + 1};
+    const Pair extent = {p.dilation[0] * (p.kernel[0] - 1) + 1,
+                         p.dilation[1] * (p.kernel[1] - 1) + 1};
     for (int d = 0; d < 2; ++d) {
       if (p.padding[d] < 0 || p.padding_end[d] < 0 || p.padding[d] >= extent[d] ||
           p.padding_end[d] >= extent[d]) {
-        const std::string pads = p.is_1d ? absl::StrCat("[", p.padding[1], ", ", p.padding_end[1], "]")
-                                         : absl::StrCat("[", p.padding[0], ", ", p.padding[1], ", ",
-                                                        p.padding_end[0], ", ", p.padding_end[1], "]");
+        const std::string pads = p.is_1d
+                                     ? absl::StrCat("[", p.padding[1], ", ", p.padding_end[1], "]")
+                                     : absl::StrCat("[", p.padding[0], ", ", p.padding[1], ", ",
+                                                    p.padding_end[0], ", ", p.padding_end[1], "]");
         return OpError(call, absl::StrCat("pads ", pads,
                                           " must be non-negative and below the window's extent ",
-                                          p.is_1d ? absl::StrCat(extent[1]) : PairToString(extent)));
+                                          str(extent)));
       }
     }
     return absl::OkStatus();
   }
   if (p.padding[0] < 0 || p.padding[1] < 0) {
-    return OpError(call,
-                   absl::StrCat("padding must be non-negative, got ", PairToString(p.padding)));
+    return OpError(call, absl::StrCat("padding must be non-negative, got ", str(p.padding)));
   }
   // PyTorch compares with the kernel size, not the dilated extent.
   if (p.padding[0] > p.kernel[0] / 2 || p.padding[1] > p.kernel[1] / 2) {
-    return OpError(
-        call, absl::StrCat("pad should be at most half of kernel size, but got padding ",
-                           PairToString(p.padding), " and kernel_size ", PairToString(p.kernel)));
+    return OpError(call, absl::StrCat("pad should be at most half of kernel size, but got padding ",
+                                      str(p.padding), " and kernel_size ", str(p.kernel)));
   }
   return absl::OkStatus();
 }
@@ -192,8 +197,9 @@ absl::Status CheckInput(const OpCall& call) {
   const Shape& in = call.inputs[0].shape;
   if (Is1d(call.kind)) {
     if ((in.size() != 2 && in.size() != 3) || in[in.size() - 2] == 0 || in.back() == 0) {
-      return OpError(call, absl::StrCat("input must be 2-D or 3-D [N, C, L] with non-zero C and L, got ",
-                                        ShapeToString(in)));
+      return OpError(call,
+                     absl::StrCat("input must be 2-D or 3-D [N, C, L] with non-zero C and L, got ",
+                                  ShapeToString(in)));
     }
     return absl::OkStatus();
   }
@@ -243,9 +249,9 @@ absl::StatusOr<ValueInfo> Infer(const OpCall& call) {
   const Shape& in = call.inputs[0].shape;
   const Pair out_hw = OutputSize(p, As2d(p, in));
   if (!p.is_adaptive && (out_hw[0] < 1 || out_hw[1] < 1)) {
-    return OpError(call, absl::StrCat("output size ",
-                                      p.is_1d ? absl::StrCat(out_hw[1]) : PairToString(out_hw),
-                                      " is too small for input ", ShapeToString(in)));
+    return OpError(
+        call, absl::StrCat("output size ", p.is_1d ? absl::StrCat(out_hw[1]) : PairToString(out_hw),
+                           " is too small for input ", ShapeToString(in)));
   }
   Shape out = in;
   if (!p.is_1d) out[out.size() - 2] = out_hw[0];
@@ -305,8 +311,10 @@ class Pool2dKernel : public Kernel {
       rows_ = AdaptiveWindows(IH_, OH_);
       cols_ = AdaptiveWindows(IW_, OW_);
     } else {
-      rows_ = SlidingWindows(IH_, OH_, p.kernel[0], p.stride[0], p.padding[0], p.padding_end[0], DH_);
-      cols_ = SlidingWindows(IW_, OW_, p.kernel[1], p.stride[1], p.padding[1], p.padding_end[1], DW_);
+      rows_ =
+          SlidingWindows(IH_, OH_, p.kernel[0], p.stride[0], p.padding[0], p.padding_end[0], DH_);
+      cols_ =
+          SlidingWindows(IW_, OW_, p.kernel[1], p.stride[1], p.padding[1], p.padding_end[1], DW_);
     }
   }
 

@@ -227,7 +227,8 @@ absl::StatusOr<ExportValue> Pool(OnnxWriter& w, const ExportCall& c) {
   }
   onnx::NodeProto& pool = w.AddNode("AveragePool", c.scope, {x});
   AddIntAttr(pool, "ceil_mode", p.ceil_mode);
-  if (!p.count_include_pad || p.has_pads) AddIntAttr(pool, "count_include_pad", p.count_include_pad);
+  if (!p.count_include_pad || p.has_pads)
+    AddIntAttr(pool, "count_include_pad", p.count_include_pad);
   AddIntsAttr(pool, "kernel_shape", list(p.kernel));
   AddIntsAttr(pool, "pads", pads);
   AddIntsAttr(pool, "strides", list(p.stride));
@@ -404,7 +405,8 @@ absl::StatusOr<ExportValue> Activation(OnnxWriter& w, const ExportCall& c) {
       y = binary("Mul", x, unary("Tanh", unary("Softplus", x)));
       break;
     case OpKind::kHardswish:
-      y = w.opset() >= 14 ? unary("HardSwish", x) : binary("Mul", x, hardsigmoid(x, 1.0 / 6.0, 0.5));
+      y = w.opset() >= 14 ? unary("HardSwish", x)
+                          : binary("Mul", x, hardsigmoid(x, 1.0 / 6.0, 0.5));
       break;
     case OpKind::kElu:
       y = with_alpha("Elu", p.alpha);

@@ -82,8 +82,7 @@ ImportOp LinearOp(const Subgraph& s, const std::string& x, MatMulWeight w,
 // (SAME_UPPER puts an odd total's extra pixel at the end, SAME_LOWER at the beginning).
 struct Window {
   int rank = 2;
-  std::array<int64_t, 2> kernel{}, stride{1, 1}, padding{0, 0}, padding_end{0, 0},
-      dilation{1, 1};
+  std::array<int64_t, 2> kernel{}, stride{1, 1}, padding{0, 0}, padding_end{0, 0}, dilation{1, 1};
   bool symmetric() const { return padding == padding_end; }
 };
 absl::StatusOr<Window> ReadWindow(const OnnxGraph& g, const onnx::NodeProto& n,
@@ -103,8 +102,8 @@ absl::StatusOr<Window> ReadWindow(const OnnxGraph& g, const onnx::NodeProto& n,
   SP_ASSIGN_OR_RETURN(std::string auto_pad, StringAttr(n, "auto_pad", "NOTSET"));
   if (static_cast<int>(strides.size()) != rank || static_cast<int>(dilations.size()) != rank ||
       static_cast<int>(pads.size()) != 2 * rank) {
-    return InvalidNode(n, absl::StrCat("strides and dilations need ", rank, " values and pads ",
-                                       2 * rank));
+    return InvalidNode(
+        n, absl::StrCat("strides and dilations need ", rank, " values and pads ", 2 * rank));
   }
   if (!has_dilations && dilations != ones) {
     return Unsupported(n, "dilations are not supported");
@@ -148,9 +147,9 @@ absl::StatusOr<Window> ReadWindow(const OnnxGraph& g, const onnx::NodeProto& n,
 // Conv2d pads symmetrically (PyTorch's padding).
 absl::Status RequireSymmetricPads(const onnx::NodeProto& n, const Window& w) {
   if (w.symmetric()) return absl::OkStatus();
-  return Unsupported(n, absl::StrCat("asymmetric pads [", w.padding[0], ", ", w.padding[1], ", ",
-                                     w.padding_end[0], ", ", w.padding_end[1],
-                                     "] cannot be expressed as PyTorch padding"));
+  return Unsupported(
+      n, absl::StrCat("asymmetric pads [", w.padding[0], ", ", w.padding[1], ", ", w.padding_end[0],
+                      ", ", w.padding_end[1], "] cannot be expressed as PyTorch padding"));
 }
 
 // The target of Reshape(x, target) with 0 for "the same dim of x": a constant, or the
@@ -228,9 +227,9 @@ absl::Status RequirePoolPadsBelowExtent(const onnx::NodeProto& n, const Window& 
   if (ok) return absl::OkStatus();
   for (int i = 0; i < w.rank; ++i) pads.push_back(w.padding[i]);
   for (int i = 0; i < w.rank; ++i) pads.push_back(w.padding_end[i]);
-  return InvalidNode(n, absl::StrCat("pads [", absl::StrJoin(pads, ", "),
-                                     "] must be below the window's extent [",
-                                     absl::StrJoin(extent, ", "), "]"));
+  return InvalidNode(
+      n, absl::StrCat("pads [", absl::StrJoin(pads, ", "), "] must be below the window's extent [",
+                      absl::StrJoin(extent, ", "), "]"));
 }
 
 // A pool's padding: PyTorch's symmetric `padding` when it is at most half the kernel (what
@@ -257,9 +256,9 @@ AttrMap PoolAttrs(const Window& win, bool is_max, bool ceil_mode, bool count_inc
                   .count_include_pad = count_include_pad};
     return a.ToAttrs(is_max ? OpKind::kMaxPool1d : OpKind::kAvgPool1d);
   }
-  const PoolPads pads = fits ? PoolPads{0, 0, 0, 0}
-                             : PoolPads{win.padding[0], win.padding[1], win.padding_end[0],
-                                        win.padding_end[1]};
+  const PoolPads pads =
+      fits ? PoolPads{0, 0, 0, 0}
+           : PoolPads{win.padding[0], win.padding[1], win.padding_end[0], win.padding_end[1]};
   const std::array<int64_t, 2> padding = fits ? win.padding : std::array<int64_t, 2>{0, 0};
   if (is_max) {
     return MaxPool2dAttrs{.kernel_size = win.kernel,
@@ -448,8 +447,9 @@ MatchResult MatchAveragePool(const OnnxGraph& g, int anchor) {
     }
     // Zero padding the pool counts: PyTorch's padding, or per-side pads.
     if (fits && RequirePoolPadsBelowExtent(n, padded).ok()) {
-      return MakeOp(with_pad, PoolKind(win, false), In(*pad, 0),
-                    PoolAttrs(padded, /*is_max=*/false, ceil_mode != 0, /*count_include_pad=*/true));
+      return MakeOp(
+          with_pad, PoolKind(win, false), In(*pad, 0),
+          PoolAttrs(padded, /*is_max=*/false, ceil_mode != 0, /*count_include_pad=*/true));
     }
   }
   return MakeOp(Subgraph(g, anchor), PoolKind(win, false), In(n, 0),

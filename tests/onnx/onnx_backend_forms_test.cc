@@ -426,7 +426,7 @@ TEST(OnnxPools, OddSameTotalAndWidePadsBecomePerSidePads) {
   for (int64_t i = 0; i < 36; ++i) x.data<float>()[i] = static_cast<float>(i);
   SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> y, RunModel(lower.model, {x}));
   EXPECT_EQ(y[0].shape(), (Shape{1, 1, 6, 6}));
-  EXPECT_EQ(y[0].data<float>()[0], 0.0f);   // the window over the top-left pixel and padding
+  EXPECT_EQ(y[0].data<float>()[0], 0.0f);  // the window over the top-left pixel and padding
   EXPECT_EQ(y[0].data<float>()[35], 35.0f);
   // Pads wider than PyTorch's half kernel: per-side pads too; symmetric ones within it stay
   // PyTorch's padding.
@@ -449,7 +449,8 @@ TEST(OnnxPools, SameAutoPadNeedsAndGivesStaticShapes) {
   internal::AddIntsAttr(second, "kernel_shape", {2, 2});
   internal::AddIntsAttr(second, "strides", {2, 2});
   internal::AddStringAttr(second, "auto_pad", "SAME_LOWER");
-  SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> y, ImportAndRun(b, {Tensor::Full({1, 1, 7, 7}, 1.0f)}));
+  SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> y,
+                          ImportAndRun(b, {Tensor::Full({1, 1, 7, 7}, 1.0f)}));
   EXPECT_EQ(y[0].shape(), (Shape{1, 1, 4, 4}));
   EXPECT_THAT(y[0].values<float>(), ::testing::Each(1.0f));  // padding not counted
 }

@@ -255,7 +255,8 @@ TEST(OnnxExport, PoolsWithPerSidePadsAndOneDimPoolsRoundTrip) {
        AvgPool2dAttrs{.kernel_size = {2, 2}, .pads = {1, 1, 0, 0}, .count_include_pad = false}
            .ToAttrs(),
        x4},
-      {OpKind::kMaxPool1d, Pool1dAttrs{.kernel_size = 2, .stride = 1}.ToAttrs(OpKind::kMaxPool1d), x3},
+      {OpKind::kMaxPool1d, Pool1dAttrs{.kernel_size = 2, .stride = 1}.ToAttrs(OpKind::kMaxPool1d),
+       x3},
       {OpKind::kAvgPool1d,
        Pool1dAttrs{.kernel_size = 3, .stride = 2, .padding = 1}.ToAttrs(OpKind::kAvgPool1d), x3},
       {OpKind::kAvgPool1d,
@@ -265,7 +266,8 @@ TEST(OnnxExport, PoolsWithPerSidePadsAndOneDimPoolsRoundTrip) {
   };
   for (const auto& [kind, attrs, x] : cases) {
     for (bool functional : {false, true}) {
-      SCOPED_TRACE(absl::StrCat(OpName(kind), " ", AttrMapToString(attrs), functional ? " (f)" : ""));
+      SCOPED_TRACE(
+          absl::StrCat(OpName(kind), " ", AttrMapToString(attrs), functional ? " (f)" : ""));
       SP_ASSERT_OK_AND_ASSIGN(GraphModule model, SingleOpModel(kind, attrs, functional));
       ExpectRoundTrip(model, {x}, {});
     }

@@ -4,15 +4,15 @@
 #include <optional>
 #include <utility>
 
-#include "gmock/gmock.h"
-#include "gtest/gtest.h"
 #include "core/rng.h"
+#include "gmock/gmock.h"
 #include "graph/builder.h"
 #include "graph/interpreter.h"
+#include "graph/printer.h"
+#include "gtest/gtest.h"
 #include "ops/conv2d.h"
 #include "ops/onednn/region.h"
 #include "ops/pooling.h"
-#include "graph/printer.h"
 #include "tests/testing/choice_source.h"
 #include "tests/testing/golden.h"
 #include "tests/testing/op_runner.h"
@@ -97,16 +97,22 @@ TEST(FusedRegion, PoolsWithPerSidePads) {
       for (bool ceil_mode : {false, true}) {
         for (bool include_pad : {false, true}) {
           if (is_max && include_pad) continue;
-          const AttrMap attrs =
-              is_max ? MaxPool2dAttrs{.kernel_size = {3, 3}, .stride = {2, 1}, .pads = pads,
-                                      .ceil_mode = ceil_mode}
-                           .ToAttrs()
-                     : AvgPool2dAttrs{.kernel_size = {3, 3}, .stride = {2, 1}, .pads = pads,
-                                      .ceil_mode = ceil_mode, .count_include_pad = include_pad}
-                           .ToAttrs();
+          const AttrMap attrs = is_max ? MaxPool2dAttrs{.kernel_size = {3, 3},
+                                                        .stride = {2, 1},
+                                                        .pads = pads,
+                                                        .ceil_mode = ceil_mode}
+                                             .ToAttrs()
+                                       : AvgPool2dAttrs{.kernel_size = {3, 3},
+                                                        .stride = {2, 1},
+                                                        .pads = pads,
+                                                        .ceil_mode = ceil_mode,
+                                                        .count_include_pad = include_pad}
+                                             .ToAttrs();
           GraphBuilder b(5);
-          b.AddModule("conv1", Conv2dAttrs{.in_channels = 2, .out_channels = 3, .kernel_size = {1, 1}});
-          b.AddModule("conv2", Conv2dAttrs{.in_channels = 3, .out_channels = 2, .kernel_size = {1, 1}});
+          b.AddModule("conv1",
+                      Conv2dAttrs{.in_channels = 2, .out_channels = 3, .kernel_size = {1, 1}});
+          b.AddModule("conv2",
+                      Conv2dAttrs{.in_channels = 3, .out_channels = 2, .kernel_size = {1, 1}});
           Node* h = b.Call(OpKind::kRelu, b.Call("conv1", b.Input("x")));
           h = b.Call(is_max ? OpKind::kMaxPool2d : OpKind::kAvgPool2d, h, attrs);
           b.Output(b.Call("conv2", h));

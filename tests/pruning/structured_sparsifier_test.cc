@@ -890,7 +890,8 @@ TEST(StructuredSparsifier, AvgPoolWithPerSidePadsKeepsChannelsOnlyWhenCountingPa
                                .count_include_pad = include_pad}
                     .ToAttrs());
     b.AddModule("conv2", Conv2dAttrs{.in_channels = 4, .out_channels = 3, .kernel_size = {1, 1}});
-    b.Output(b.Call("conv2", b.Call("pool", b.Call(OpKind::kSigmoid, b.Call("conv1", b.Input("x"))))));
+    b.Output(
+        b.Call("conv2", b.Call("pool", b.Call(OpKind::kSigmoid, b.Call("conv1", b.Input("x"))))));
     SP_ASSERT_OK_AND_ASSIGN(GraphModule model, b.Build());
     KeepMasksPruner pruner({{kPruneBias, true}});
     SP_ASSERT_OK_AND_ASSIGN(PruneRun run,

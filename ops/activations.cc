@@ -35,6 +35,13 @@ struct Sigmoid {
 struct Hardsigmoid {  // relu6(x + 3) / 6
   float operator()(float x) const { return std::min(std::max(x + 3.0f, 0.0f), 6.0f) / 6.0f; }
 };
+struct AffineHardsigmoid {  // ONNX's HardSigmoid: max(0, min(1, alpha * x + beta)), NaN stays
+  float alpha, beta;
+  float operator()(float x) const {
+    const float y = alpha * x + beta;
+    return y < 0.0f ? 0.0f : (y > 1.0f ? 1.0f : y);
+  }
+};
 struct Tanh {
   float operator()(float x) const { return std::tanh(x); }
 };
@@ -50,7 +57,7 @@ struct Hardswish {  // x * relu6(x + 3) / 6
 // PyTorch's one ELU kernel: x <= 0 ? expm1(x * input_scale) * alpha * scale : x * scale.
 // ELU: scale 1, input_scale 1. CELU: input_scale 1 / alpha, so for x <= 0 it is
 // alpha * (exp(x / alpha) - 1), i.e. max(0, x) + min(0, alpha * (exp(x / alpha) - 1)).
-// SELU: PyTorch's fixed alpha and scale.
+// SELU: alpha and scale (PyTorch's fixed constants unless given: ONNX's Selu alpha, gamma).
 struct Elu {
   float negcoef, poscoef, input_scale;
   float operator()(float x) const {
@@ -58,7 +65,8 @@ struct Elu {
   }
 };
 constexpr double kSeluAlpha = 1.6732632423543772848170429916717;
-constexpr double kSeluScale = 1.0507009873554804934193349852946;
+constexpr double kHardsigmoidAlpha = 1.0 / 6.0;
+constexpr double kHardsigmoidBeta = 0.5;
 
 struct Hardshrink {  // 0 inside [-lambd, lambd], x outside
   float lambd;
@@ -112,7 +120,8 @@ auto VisitActivation(OpKind kind, const ActivationParams& p, Visit&& visit) {
     case OpKind::kSigmoid:
       return visit(Sigmoid{});
     case OpKind::kHardsigmoid:
-      return visit(Hardsigmoid{});
+      if (p.alpha == kHardsigmoidAlpha && p.beta == kHardsigmoidBeta) return visit(Hardsigmoid{});
+      return visit(AffineHardsigmoid{f(p.alpha), f(p.beta)});
     case OpKind::kTanh:
       return visit(Tanh{});
     case OpKind::kSilu:
@@ -126,7 +135,7 @@ auto VisitActivation(OpKind kind, const ActivationParams& p, Visit&& visit) {
     case OpKind::kCelu:
       return visit(Elu{f(p.alpha), 1.0f, f(1.0 / p.alpha)});
     case OpKind::kSelu:
-      return visit(Elu{f(kSeluAlpha * kSeluScale), f(kSeluScale), 1.0f});
+      return visit(Elu{f(p.alpha * p.scale), f(p.scale), 1.0f});
     case OpKind::kHardshrink:
       return visit(Hardshrink{f(p.lambd)});
     case OpKind::kLeakyRelu:
@@ -305,6 +314,16 @@ absl::StatusOr<ActivationParams> ReadActivationParams(OpKind kind, const AttrMap
     case OpKind::kCelu: {
       SP_ASSIGN_OR_RETURN(p.alpha, GetFloatAttr(attrs, "alpha", p.alpha));
       if (p.alpha == 0.0) return absl::InvalidArgumentError("alpha cannot be 0 for CELU");
+      break;
+    }
+    case OpKind::kSelu: {
+      SP_ASSIGN_OR_RETURN(p.alpha, GetFloatAttr(attrs, "alpha", kSeluAlpha));
+      SP_ASSIGN_OR_RETURN(p.scale, GetFloatAttr(attrs, "scale", p.scale));
+      break;
+    }
+    case OpKind::kHardsigmoid: {
+      SP_ASSIGN_OR_RETURN(p.alpha, GetFloatAttr(attrs, "alpha", kHardsigmoidAlpha));
+      SP_ASSIGN_OR_RETURN(p.beta, GetFloatAttr(attrs, "beta", kHardsigmoidBeta));
       break;
     }
     case OpKind::kHardshrink: {

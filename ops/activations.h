@@ -17,9 +17,10 @@ struct ActivationParams {
   double negative_slope = 0.01;  // LeakyReLU
   double min_val = -1.0;         // Hardtanh (ReLU6: 0)
   double max_val = 1.0;          // Hardtanh (ReLU6: 6)
-  double alpha = 1.0;            // ELU, CELU
+  double alpha = 1.0;            // ELU, CELU; SELU (default kSeluAlpha); Hardsigmoid (1/6)
+  double scale = 1.0507009873554804934193349852946;  // SELU (PyTorch's fixed constants)
   double lambd = 0.5;            // Hardshrink
-  double beta = 1.0;             // Softplus
+  double beta = 1.0;             // Softplus; Hardsigmoid (0.5)
   double threshold = 20.0;       // Softplus: x * beta > threshold gives x
   double lower = 1.0 / 8.0;      // RReLU: eval slope (lower + upper) / 2
   double upper = 1.0 / 3.0;
@@ -29,6 +30,9 @@ struct ActivationParams {
 };
 
 // Reads the attributes of activation `kind` (module attributes or functional keyword arguments).
+// Defaults are per activation: SELU's alpha and scale are PyTorch's constants, Hardsigmoid's
+// alpha (slope) and beta (offset) are 1/6 and 0.5 (PyTorch's relu6(x + 3) / 6); other values
+// are ONNX's Selu / HardSigmoid generalizations, max(0, min(1, alpha * x + beta)).
 // InvalidArgument for a wrongly typed attribute, an unknown GELU `approximate`, CELU alpha = 0,
 // RReLU lower > upper or PReLU num_parameters < 1; Unimplemented for training-mode RReLU.
 // The message names the attribute, not the node (OpDef::infer adds the node).

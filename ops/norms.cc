@@ -24,6 +24,7 @@ std::string ListToString(const std::vector<int64_t>& v) {
 struct LayerNormParams {
   Shape normalized_shape;
   double eps = 1e-5;
+  bool return_stats = false;  // result (y, mean, rstd)
   Tensor weight;  // module form; undefined when absent (functional: read from the inputs)
   Tensor bias;
 };
@@ -35,6 +36,9 @@ absl::StatusOr<LayerNormParams> ReadLayerNormAttrs(const OpCall& call) {
   if (!shape.ok()) return internal::WithOpContext(call, shape.status());
   absl::StatusOr<double> eps = GetFloatAttr(a, "eps", 1e-5);
   if (!eps.ok()) return internal::WithOpContext(call, eps.status());
+  absl::StatusOr<bool> return_stats = GetBoolAttr(a, "return_stats", false);
+  if (!return_stats.ok()) return internal::WithOpContext(call, return_stats.status());
+  p.return_stats = *return_stats;
   if (shape->empty()) {
     return OpError(call, "normalized_shape must have at least 1 element");
   }
@@ -87,7 +91,12 @@ absl::StatusOr<ValueInfo> LayerNormInfer(const OpCall& call) {
                                         ", expected normalized_shape ", ShapeToString(ns)));
     }
   }
-  return ValueInfo::Of(in);
+  if (!p.return_stats) return ValueInfo::Of(in);
+  // mean, rstd: the input's shape with the normalized dims kept as 1.
+  Shape stats(in.begin(), in.end() - ns.size());
+  stats.resize(in.size(), 1);
+  const ValueInfo y = ValueInfo::Of(in), stat = ValueInfo::Of(std::move(stats));
+  return ValueInfo::Tuple({y, stat, stat});
 }
 
 class LayerNormKernel : public Kernel {
@@ -95,14 +104,17 @@ class LayerNormKernel : public Kernel {
   LayerNormKernel(LayerNormParams p, int64_t rows)
       : p_(std::move(p)), rows_(rows), cols_(NumElements(p_.normalized_shape)) {}
 
-  // src, dst [rows, cols], cols = prod(normalized_shape); weight, bias [cols].
+  // src, dst [rows, cols], cols = prod(normalized_shape); weight, bias [cols]; with
+  // return_stats mean, rstd [rows].
   absl::Status Run(absl::Span<const Value* const> inputs, Value& output) override {
     const Tensor& weight = inputs.size() > 1 ? inputs[1]->tensor : p_.weight;
     const Tensor& bias = inputs.size() > 2 ? inputs[2]->tensor : p_.bias;
     const float* w = weight.defined() ? weight.data<float>() : nullptr;
     const float* b = bias.defined() ? bias.data<float>() : nullptr;
     const float* src = inputs[0]->tensor.data<float>();
-    float* dst = output.tensor.data<float>();
+    float* dst = (p_.return_stats ? output.items[0].tensor : output.tensor).data<float>();
+    float* mean_out = p_.return_stats ? output.items[1].tensor.data<float>() : nullptr;
+    float* rstd_out = p_.return_stats ? output.items[2].tensor.data<float>() : nullptr;
     for (int64_t r = 0; r < rows_; ++r) {
       const float* x = src + r * cols_;
       float* y = dst + r * cols_;
@@ -113,6 +125,10 @@ class LayerNormKernel : public Kernel {
       double sq = 0.0;
       for (int64_t i = 0; i < cols_; ++i) sq += (x[i] - mean) * (x[i] - mean);
       const double rstd = 1.0 / std::sqrt(sq / static_cast<double>(cols_) + p_.eps);
+      if (mean_out != nullptr) {
+        mean_out[r] = static_cast<float>(mean);
+        rstd_out[r] = static_cast<float>(rstd);
+      }
       for (int64_t i = 0; i < cols_; ++i) {
         float v = static_cast<float>((x[i] - mean) * rstd);
         if (w != nullptr) v *= w[i];
@@ -334,10 +350,12 @@ absl::Status BatchNormInit(Module& m, Rng& rng) {
 }  // namespace
 
 AttrMap LayerNormAttrs::ToAttrs() const {
-  return {{"normalized_shape", normalized_shape},
-          {"eps", eps},
-          {"elementwise_affine", elementwise_affine},
-          {"bias", bias}};
+  AttrMap a = {{"normalized_shape", normalized_shape},
+               {"eps", eps},
+               {"elementwise_affine", elementwise_affine},
+               {"bias", bias}};
+  if (return_stats) a["return_stats"] = true;
+  return a;
 }
 
 AttrMap BatchNorm2dAttrs::ToAttrs() const {

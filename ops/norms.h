@@ -15,6 +15,9 @@ struct LayerNormAttrs {
   double eps = 1e-5;
   bool elementwise_affine = true;
   bool bias = true;  // PyTorch 2.1's LayerNorm(bias=False)
+  // The result is (output, mean, rstd) as torch.native_layer_norm returns it (ONNX's
+  // LayerNormalization Y, Mean, InvStdDev); written only when true.
+  bool return_stats = false;
   AttrMap ToAttrs() const;
 };
 
@@ -22,7 +25,10 @@ struct LayerNormAttrs {
 // elementwise_affine. F.layer_norm(input, normalized_shape, weight, bias, eps): attributes
 // normalized_shape and eps, optional weight and bias as inputs 1 and 2.
 // Input [*, normalized_shape...] -> same shape; mean and biased variance over the trailing
-// dims, y = (x - mean) / sqrt(var + eps) * weight + bias.
+// dims, y = (x - mean) / sqrt(var + eps) * weight + bias. With return_stats (module attribute
+// or keyword argument) the result is the tuple (y, mean, rstd), mean and rstd = 1 / sqrt(var +
+// eps) of shape [*, 1, ..., 1] (the normalized dims kept as 1), the statistics y was computed
+// with (in double, rounded to float).
 extern const OpDef kLayerNormOp;
 
 struct BatchNorm2dAttrs {

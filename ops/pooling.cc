@@ -32,11 +32,77 @@ absl::StatusOr<Pair> ReadStride(const AttrMap& a, const Pair& kernel) {
   return GetPairAttr(a, "stride", kernel);
 }
 
+// A 1-D window attribute: an int or a list of one int.
+absl::StatusOr<int64_t> ReadSingle(const AttrMap& a, absl::string_view name,
+                                   int64_t default_value) {
+  auto it = a.find(name);
+  if (it == a.end()) return default_value;
+  if (const auto* v = std::get_if<std::vector<int64_t>>(&it->second);
+      v != nullptr && v->size() == 1) {
+    return (*v)[0];
+  }
+  if (const auto* v = std::get_if<int64_t>(&it->second)) return *v;
+  return absl::InvalidArgumentError(absl::StrCat("attribute '", name,
+                                                 "' must be an int or a list of 1 int, got ",
+                                                 AttrValueToString(it->second)));
+}
+
+// MaxPool1d / AvgPool1d as a 2-D window of height 1.
+absl::Status ReadAttrs1d(const AttrMap& a, PoolParams& p) {
+  SP_ASSIGN_OR_RETURN(int64_t kernel, ReadSingle(a, "kernel_size", 0));
+  p.kernel = {1, kernel};
+  auto stride = a.find("stride");
+  const auto* list =
+      stride == a.end() ? nullptr : std::get_if<std::vector<int64_t>>(&stride->second);
+  if (stride == a.end() || (list != nullptr && list->empty())) {
+    p.stride = p.kernel;
+  } else {
+    SP_ASSIGN_OR_RETURN(int64_t s, ReadSingle(a, "stride", 0));
+    p.stride = {1, s};
+  }
+  SP_ASSIGN_OR_RETURN(int64_t padding, ReadSingle(a, "padding", 0));
+  p.padding = p.padding_end = {0, padding};
+  if (p.is_max) {
+    SP_ASSIGN_OR_RETURN(int64_t dilation, ReadSingle(a, "dilation", 1));
+    p.dilation = {1, dilation};
+  }
+  SP_ASSIGN_OR_RETURN(std::vector<int64_t> pads, GetIntsAttr(a, "pads", {}));
+  if (pads.empty()) return absl::OkStatus();
+  if (pads.size() != 2) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("pads must be [left, right], got ", pads.size(), " values"));
+  }
+  if (padding != 0) return absl::InvalidArgumentError("give padding or pads, not both");
+  p.has_pads = true;
+  p.padding = {0, pads[0]};
+  p.padding_end = {0, pads[1]};
+  return absl::OkStatus();
+}
+
+// `pads` {top, left, bottom, right} of a 2-D pool, when given.
+absl::Status ReadPads2d(const AttrMap& a, PoolParams& p) {
+  SP_ASSIGN_OR_RETURN(std::vector<int64_t> pads, GetIntsAttr(a, "pads", {}));
+  if (pads.empty()) return absl::OkStatus();
+  if (pads.size() != 4) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("pads must be [top, left, bottom, right], got ", pads.size(), " values"));
+  }
+  if (p.padding != Pair{0, 0}) return absl::InvalidArgumentError("give padding or pads, not both");
+  p.has_pads = true;
+  p.padding = {pads[0], pads[1]};
+  p.padding_end = {pads[2], pads[3]};
+  return absl::OkStatus();
+}
+
+bool Is1d(OpKind kind) { return kind == OpKind::kMaxPool1d || kind == OpKind::kAvgPool1d; }
+
 // Reads attributes only; the messages name the attribute (Infer adds the node).
 absl::StatusOr<PoolParams> ReadAttrs(OpKind kind, const AttrMap& a) {
   PoolParams p;
-  p.is_max = kind == OpKind::kMaxPool2d || kind == OpKind::kAdaptiveMaxPool2d;
+  p.is_max = kind == OpKind::kMaxPool2d || kind == OpKind::kAdaptiveMaxPool2d ||
+             kind == OpKind::kMaxPool1d;
   p.is_adaptive = kind == OpKind::kAdaptiveAvgPool2d || kind == OpKind::kAdaptiveMaxPool2d;
+  p.is_1d = Is1d(kind);
   if (p.is_max) {
     SP_ASSIGN_OR_RETURN(bool return_indices, GetBoolAttr(a, "return_indices", false));
     if (return_indices) return absl::UnimplementedError("return_indices=true is not supported");
@@ -47,13 +113,20 @@ absl::StatusOr<PoolParams> ReadAttrs(OpKind kind, const AttrMap& a) {
     return p;
   }
   if (!a.contains("kernel_size")) return absl::InvalidArgumentError("kernel_size is required");
-  SP_ASSIGN_OR_RETURN(p.kernel, GetPairAttr(a, "kernel_size", {0, 0}));
-  SP_ASSIGN_OR_RETURN(p.stride, ReadStride(a, p.kernel));
-  SP_ASSIGN_OR_RETURN(p.padding, GetPairAttr(a, "padding", {0, 0}));
   SP_ASSIGN_OR_RETURN(p.ceil_mode, GetBoolAttr(a, "ceil_mode", false));
-  if (p.is_max) {
-    SP_ASSIGN_OR_RETURN(p.dilation, GetPairAttr(a, "dilation", {1, 1}));
+  if (p.is_1d) {
+    SP_RETURN_IF_ERROR(ReadAttrs1d(a, p));
   } else {
+    SP_ASSIGN_OR_RETURN(p.kernel, GetPairAttr(a, "kernel_size", {0, 0}));
+    SP_ASSIGN_OR_RETURN(p.stride, ReadStride(a, p.kernel));
+    SP_ASSIGN_OR_RETURN(p.padding, GetPairAttr(a, "padding", {0, 0}));
+    p.padding_end = p.padding;
+    if (p.is_max) {
+      SP_ASSIGN_OR_RETURN(p.dilation, GetPairAttr(a, "dilation", {1, 1}));
+    }
+    SP_RETURN_IF_ERROR(ReadPads2d(a, p));
+  }
+  if (!p.is_max) {
     SP_ASSIGN_OR_RETURN(p.count_include_pad, GetBoolAttr(a, "count_include_pad", true));
     SP_ASSIGN_OR_RETURN(p.divisor_override, GetIntAttr(a, "divisor_override", 0));
   }
@@ -66,43 +139,70 @@ absl::StatusOr<PoolParams> ReadParams(const OpCall& call) {
   return p;
 }
 
-// PyTorch's pooling_output_shape: floor (or ceil) of the window count, and with ceil_mode the
-// last window must start inside the input or its left padding.
-int64_t PoolOutputSize(int64_t in, int64_t kernel, int64_t pad, int64_t stride, int64_t dilation,
-                       bool ceil_mode) {
-  const int64_t span = in + 2 * pad - dilation * (kernel - 1) - 1 + (ceil_mode ? stride - 1 : 0);
+// PyTorch's pooling_output_shape (with the two pads apart): floor (or ceil) of the window
+// count, and with ceil_mode the last window must start inside the input or its left padding.
+int64_t PoolOutputSize(int64_t in, int64_t kernel, int64_t pad_begin, int64_t pad_end,
+                       int64_t stride, int64_t dilation, bool ceil_mode) {
+  const int64_t span =
+      in + pad_begin + pad_end - dilation * (kernel - 1) - 1 + (ceil_mode ? stride - 1 : 0);
   int64_t out = FloorDiv(span, stride) + 1;
-  if (ceil_mode && (out - 1) * stride >= in + pad) --out;
+  if (ceil_mode && (out - 1) * stride >= in + pad_begin) --out;
   return out;
 }
 
 absl::Status CheckWindow(const OpCall& call, const PoolParams& p) {
+  // A 1-D pool's values are the width entries.
+  auto str = [&](const Pair& v) { return p.is_1d ? absl::StrCat(v[1]) : PairToString(v); };
   if (p.kernel[0] <= 0 || p.kernel[1] <= 0) {
-    return OpError(call,
-                   absl::StrCat("kernel_size must be positive, got ", PairToString(p.kernel)));
+    return OpError(call, absl::StrCat("kernel_size must be positive, got ", str(p.kernel)));
   }
   if (p.stride[0] <= 0 || p.stride[1] <= 0) {
-    return OpError(call, absl::StrCat("stride must be positive, got ", PairToString(p.stride)));
+    return OpError(call, absl::StrCat("stride must be positive, got ", str(p.stride)));
   }
   if (p.dilation[0] <= 0 || p.dilation[1] <= 0) {
-    return OpError(call, absl::StrCat("dilation must be positive, got ", PairToString(p.dilation)));
+    return OpError(call, absl::StrCat("dilation must be positive, got ", str(p.dilation)));
+  }
+  if (p.has_pads) {
+    // ONNX's rule: a pad below the window's extent, so that every window holds an element.
+    const Pair extent = {p.dilation[0] * (p.kernel[0] - 1) + 1,
+                         p.dilation[1] * (p.kernel[1] - 1) + 1};
+    for (int d = 0; d < 2; ++d) {
+      if (p.padding[d] < 0 || p.padding_end[d] < 0 || p.padding[d] >= extent[d] ||
+          p.padding_end[d] >= extent[d]) {
+        const std::string pads = p.is_1d
+                                     ? absl::StrCat("[", p.padding[1], ", ", p.padding_end[1], "]")
+                                     : absl::StrCat("[", p.padding[0], ", ", p.padding[1], ", ",
+                                                    p.padding_end[0], ", ", p.padding_end[1], "]");
+        return OpError(call, absl::StrCat("pads ", pads,
+                                          " must be non-negative and below the window's extent ",
+                                          str(extent)));
+      }
+    }
+    return absl::OkStatus();
   }
   if (p.padding[0] < 0 || p.padding[1] < 0) {
-    return OpError(call,
-                   absl::StrCat("padding must be non-negative, got ", PairToString(p.padding)));
+    return OpError(call, absl::StrCat("padding must be non-negative, got ", str(p.padding)));
   }
   // PyTorch compares with the kernel size, not the dilated extent.
   if (p.padding[0] > p.kernel[0] / 2 || p.padding[1] > p.kernel[1] / 2) {
-    return OpError(
-        call, absl::StrCat("pad should be at most half of kernel size, but got padding ",
-                           PairToString(p.padding), " and kernel_size ", PairToString(p.kernel)));
+    return OpError(call, absl::StrCat("pad should be at most half of kernel size, but got padding ",
+                                      str(p.padding), " and kernel_size ", str(p.kernel)));
   }
   return absl::OkStatus();
 }
 
-// Input [N, C, H, W] or [C, H, W]: C, H and W must be non-zero (N may be 0).
+// Input [N, C, H, W] or [C, H, W]: C, H and W must be non-zero (N may be 0). 1-D: [N, C, L] or
+// [C, L].
 absl::Status CheckInput(const OpCall& call) {
   const Shape& in = call.inputs[0].shape;
+  if (Is1d(call.kind)) {
+    if ((in.size() != 2 && in.size() != 3) || in[in.size() - 2] == 0 || in.back() == 0) {
+      return OpError(call,
+                     absl::StrCat("input must be 2-D or 3-D [N, C, L] with non-zero C and L, got ",
+                                  ShapeToString(in)));
+    }
+    return absl::OkStatus();
+  }
   if (in.size() != 3 && in.size() != 4) {
     return OpError(call,
                    absl::StrCat("input must be 3-D or 4-D [N, C, H, W], got ", ShapeToString(in)));
@@ -116,12 +216,22 @@ absl::Status CheckInput(const OpCall& call) {
   return absl::OkStatus();
 }
 
-// {OH, OW}; the caller has checked the window and the input.
+// A 1-D pool's input [*, L] seen as [*, 1, L]; 2-D inputs as they are.
+Shape As2d(const PoolParams& p, const Shape& in) {
+  if (!p.is_1d) return in;
+  Shape s = in;
+  s.insert(s.end() - 1, 1);
+  return s;
+}
+
+// {OH, OW} of a 2-D view (As2d); the caller has checked the window and the input.
 Pair OutputSize(const PoolParams& p, const Shape& in) {
   const int64_t IH = in[in.size() - 2], IW = in[in.size() - 1];
   if (p.is_adaptive) return p.output_size;
-  return {PoolOutputSize(IH, p.kernel[0], p.padding[0], p.stride[0], p.dilation[0], p.ceil_mode),
-          PoolOutputSize(IW, p.kernel[1], p.padding[1], p.stride[1], p.dilation[1], p.ceil_mode)};
+  return {PoolOutputSize(IH, p.kernel[0], p.padding[0], p.padding_end[0], p.stride[0],
+                         p.dilation[0], p.ceil_mode),
+          PoolOutputSize(IW, p.kernel[1], p.padding[1], p.padding_end[1], p.stride[1],
+                         p.dilation[1], p.ceil_mode)};
 }
 
 absl::StatusOr<ValueInfo> Infer(const OpCall& call) {
@@ -137,13 +247,14 @@ absl::StatusOr<ValueInfo> Infer(const OpCall& call) {
   }
   SP_RETURN_IF_ERROR(CheckInput(call));
   const Shape& in = call.inputs[0].shape;
-  const Pair out_hw = OutputSize(p, in);
+  const Pair out_hw = OutputSize(p, As2d(p, in));
   if (!p.is_adaptive && (out_hw[0] < 1 || out_hw[1] < 1)) {
-    return OpError(call, absl::StrCat("output size ", PairToString(out_hw),
-                                      " is too small for input ", ShapeToString(in)));
+    return OpError(
+        call, absl::StrCat("output size ", p.is_1d ? absl::StrCat(out_hw[1]) : PairToString(out_hw),
+                           " is too small for input ", ShapeToString(in)));
   }
   Shape out = in;
-  out[out.size() - 2] = out_hw[0];
+  if (!p.is_1d) out[out.size() - 2] = out_hw[0];
   out[out.size() - 1] = out_hw[1];
   return ValueInfo::Of(out);
 }
@@ -158,15 +269,15 @@ struct Window {
 };
 
 std::vector<Window> SlidingWindows(int64_t in, int64_t out, int64_t kernel, int64_t stride,
-                                   int64_t pad, int64_t dilation) {
+                                   int64_t pad_begin, int64_t pad_end, int64_t dilation) {
   std::vector<Window> windows(out);
   for (int64_t o = 0; o < out; ++o) {
     Window& w = windows[o];
-    w.start = o * stride - pad;
+    w.start = o * stride - pad_begin;
     w.k_begin = w.start < 0 ? (-w.start + dilation - 1) / dilation : 0;
     w.k_end = std::min(kernel, FloorDiv(in - 1 - w.start, dilation) + 1);
     w.k_end = std::max(w.k_end, w.k_begin);
-    w.padded_extent = std::min(w.start + kernel, in + pad) - w.start;
+    w.padded_extent = std::min(w.start + kernel, in + pad_end) - w.start;
   }
   return windows;
 }
@@ -200,12 +311,14 @@ class Pool2dKernel : public Kernel {
       rows_ = AdaptiveWindows(IH_, OH_);
       cols_ = AdaptiveWindows(IW_, OW_);
     } else {
-      rows_ = SlidingWindows(IH_, OH_, p.kernel[0], p.stride[0], p.padding[0], DH_);
-      cols_ = SlidingWindows(IW_, OW_, p.kernel[1], p.stride[1], p.padding[1], DW_);
+      rows_ =
+          SlidingWindows(IH_, OH_, p.kernel[0], p.stride[0], p.padding[0], p.padding_end[0], DH_);
+      cols_ =
+          SlidingWindows(IW_, OW_, p.kernel[1], p.stride[1], p.padding[1], p.padding_end[1], DW_);
     }
   }
 
-  // src [planes, IH, IW], dst [planes, OH, OW], planes = N * C; row-major.
+  // src [planes, IH, IW], dst [planes, OH, OW], planes = N * C (IH = OH = 1 for 1-D); row-major.
   absl::Status Run(absl::Span<const Value* const> inputs, Value& output) override {
     const float* src = inputs[0]->tensor.data<float>();
     float* dst = output.tensor.data<float>();
@@ -262,7 +375,7 @@ class Pool2dKernel : public Kernel {
 
 absl::StatusOr<std::unique_ptr<Kernel>> Create(const OpCall& call) {
   SP_ASSIGN_OR_RETURN(PoolParams p, ReadParams(call));
-  const Shape& in = call.inputs[0].shape;
+  const Shape in = As2d(p, call.inputs[0].shape);
   return std::make_unique<Pool2dKernel>(p, in, OutputSize(p, in));
 }
 
@@ -276,6 +389,7 @@ AttrMap MaxPool2dAttrs::ToAttrs() const {
                {"dilation", ToList(dilation)},
                {"ceil_mode", ceil_mode}};
   if (stride != Pair{0, 0}) a["stride"] = ToList(stride);
+  if (pads != PoolPads{0, 0, 0, 0}) a["pads"] = std::vector<int64_t>(pads.begin(), pads.end());
   return a;
 }
 
@@ -285,7 +399,20 @@ AttrMap AvgPool2dAttrs::ToAttrs() const {
                {"ceil_mode", ceil_mode},
                {"count_include_pad", count_include_pad}};
   if (stride != Pair{0, 0}) a["stride"] = ToList(stride);
+  if (pads != PoolPads{0, 0, 0, 0}) a["pads"] = std::vector<int64_t>(pads.begin(), pads.end());
   if (divisor_override != 0) a["divisor_override"] = divisor_override;
+  return a;
+}
+
+AttrMap Pool1dAttrs::ToAttrs(OpKind kind) const {
+  AttrMap a = {{"kernel_size", kernel_size}, {"padding", padding}, {"ceil_mode", ceil_mode}};
+  if (stride != 0) a["stride"] = stride;
+  if (pads != Pair{0, 0}) a["pads"] = ToList(pads);
+  if (kind == OpKind::kMaxPool1d) {
+    a["dilation"] = dilation;
+  } else {
+    a["count_include_pad"] = count_include_pad;
+  }
   return a;
 }
 
@@ -293,12 +420,19 @@ AttrMap AdaptivePool2dAttrs::ToAttrs() const { return {{"output_size", ToList(ou
 
 const OpDef kMaxPool2dOp = {&Infer, &Create, nullptr};
 const OpDef kAvgPool2dOp = {&Infer, &Create, nullptr};
+const OpDef kMaxPool1dOp = {&Infer, &Create, nullptr};
+const OpDef kAvgPool1dOp = {&Infer, &Create, nullptr};
 const OpDef kAdaptiveAvgPool2dOp = {&Infer, &Create, nullptr};
 const OpDef kAdaptiveMaxPool2dOp = {&Infer, &Create, nullptr};
 
 namespace internal {
 absl::StatusOr<PoolParams> ReadPoolParams(OpKind kind, const AttrMap& attrs) {
   return ReadAttrs(kind, attrs);
+}
+
+bool AvgPoolVariesOnConstant(const PoolParams& p) {
+  const bool padded = p.padding != Pair{0, 0} || p.padding_end != Pair{0, 0};
+  return (p.count_include_pad && (padded || p.ceil_mode)) || p.divisor_override != 0;
 }
 }  // namespace internal
 

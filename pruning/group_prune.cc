@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
 #include "ops/activations.h"
+#include "ops/pooling.h"
 #include "pruning/prune_util.h"
 
 namespace structprune {
@@ -161,11 +162,8 @@ absl::StatusOr<std::vector<PositionValue>> GroupPlanner::Evaluate(const Node& no
   }
   if (op == OpKind::kAvgPool2d) {
     copy_input(in);
-    SP_ASSIGN_OR_RETURN(auto padding, GetPairAttr(attrs, "padding", {0, 0}));
-    SP_ASSIGN_OR_RETURN(bool include_pad, GetBoolAttr(attrs, "count_include_pad", true));
-    SP_ASSIGN_OR_RETURN(int64_t divisor, GetIntAttr(attrs, "divisor_override", 0));
-    SP_ASSIGN_OR_RETURN(bool ceil_mode, GetBoolAttr(attrs, "ceil_mode", false));
-    const bool varies = (include_pad && (padding[0] > 0 || padding[1] > 0 || ceil_mode)) || divisor != 0;
+    SP_ASSIGN_OR_RETURN(internal::PoolParams pool, internal::ReadPoolParams(op, attrs));
+    const bool varies = internal::AvgPoolVariesOnConstant(pool);
     for (size_t k = 0; k < out.size(); ++k) {
       if (out[k].pruned && varies && out[k].value != 0.0f && out[k].exact) {
         out[k].exact = false;

@@ -8,6 +8,7 @@
 #include "core/index_select.h"
 #include "core/status_macros.h"
 #include "ops/activations.h"
+#include "ops/pooling.h"
 #include "pruning/config.h"
 #include "pruning/parametrization.h"
 #include "pruning/prune_util.h"
@@ -107,13 +108,8 @@ absl::Status Propagate(const PrunePlan& plan, const Node& node, std::vector<Chan
   if (op == OpKind::kAvgPool2d) {
     // A constant channel stays constant unless windows count zero padding or use a custom
     // divisor: then border outputs differ from the interior.
-    SP_ASSIGN_OR_RETURN(auto padding, GetPairAttr(attrs, "padding", {0, 0}));
-    SP_ASSIGN_OR_RETURN(bool include_pad, GetBoolAttr(attrs, "count_include_pad", true));
-    SP_ASSIGN_OR_RETURN(int64_t divisor, GetIntAttr(attrs, "divisor_override", 0));
-    SP_ASSIGN_OR_RETURN(bool ceil_mode, GetBoolAttr(attrs, "ceil_mode", false));
-    const bool varies = (include_pad && (padding[0] > 0 || padding[1] > 0)) || divisor != 0 ||
-                        (ceil_mode && include_pad);
-    if (varies) {
+    SP_ASSIGN_OR_RETURN(internal::PoolParams pool, internal::ReadPoolParams(op, attrs));
+    if (internal::AvgPoolVariesOnConstant(pool)) {
       for (ChannelValue& v : values) {
         if (v.value != 0.0f && v.exact) {
           v.exact = false;

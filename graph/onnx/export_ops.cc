@@ -8,6 +8,7 @@
 #include "graph/node.h"
 #include "graph/onnx/export_writer.h"
 #include "ops/activations.h"
+#include "ops/pooling.h"
 
 namespace structprune::internal {
 namespace {
@@ -49,16 +50,6 @@ absl::StatusOr<std::string> ParamInit(OnnxWriter& w, const ExportCall& c, absl::
   SP_ASSIGN_OR_RETURN(Tensor t, Param(c, name));
   if (!t.defined()) return std::string();
   return w.Initializer(absl::StrCat(c.fqn, ".", name), t);
-}
-
-// stride: absent or [] means kernel_size (PyTorch's None).
-absl::StatusOr<Pair> Stride(const AttrMap& a, const Pair& kernel) {
-  auto it = a.find("stride");
-  if (it == a.end()) return kernel;
-  if (const auto* v = std::get_if<std::vector<int64_t>>(&it->second); v != nullptr && v->empty()) {
-    return kernel;
-  }
-  return GetPairAttr(a, "stride", kernel);
 }
 
 std::vector<int64_t> List(const Pair& p) { return {p[0], p[1]}; }
@@ -183,7 +174,8 @@ absl::StatusOr<ExportValue> Lstm(OnnxWriter& w, const ExportCall& c) {
 absl::StatusOr<ExportValue> Pool(OnnxWriter& w, const ExportCall& c) {
   SP_ASSIGN_OR_RETURN(std::string x, Arg(c, 0));
   const AttrMap& a = *c.attrs;
-  const bool is_max = c.kind == OpKind::kMaxPool2d || c.kind == OpKind::kAdaptiveMaxPool2d;
+  const bool is_max = c.kind == OpKind::kMaxPool2d || c.kind == OpKind::kAdaptiveMaxPool2d ||
+                      c.kind == OpKind::kMaxPool1d;
   if (c.kind == OpKind::kAdaptiveAvgPool2d || c.kind == OpKind::kAdaptiveMaxPool2d) {
     SP_ASSIGN_OR_RETURN(Pair out, GetPairAttr(a, "output_size", {1, 1}));
     if (out == Pair{1, 1}) {
@@ -202,40 +194,44 @@ absl::StatusOr<ExportValue> Pool(OnnxWriter& w, const ExportCall& c) {
     AddIntsAttr(pool, "strides", {h / out[0], wd / out[1]});
     return Value(pool.output(0));
   }
-  SP_ASSIGN_OR_RETURN(Pair kernel, GetPairAttr(a, "kernel_size", {1, 1}));
-  SP_ASSIGN_OR_RETURN(Pair stride, Stride(a, kernel));
-  SP_ASSIGN_OR_RETURN(Pair padding, GetPairAttr(a, "padding", {0, 0}));
-  SP_ASSIGN_OR_RETURN(bool ceil_mode, GetBoolAttr(a, "ceil_mode", false));
+  absl::StatusOr<PoolParams> params = ReadPoolParams(c.kind, a);
+  if (!params.ok()) return Fail(c, params.status().message());
+  const PoolParams& p = *params;
+  // 1-D pools are 2-D windows of height 1: ONNX gets the width entries only.
+  const int first = p.is_1d ? 1 : 0;
+  auto list = [&](const Pair& v) { return std::vector<int64_t>(v.begin() + first, v.end()); };
+  std::vector<int64_t> pads = list(p.padding);
+  for (int64_t end : list(p.padding_end)) pads.push_back(end);
   if (is_max) {
-    SP_ASSIGN_OR_RETURN(Pair dilation, GetPairAttr(a, "dilation", {1, 1}));
     onnx::NodeProto& pool = w.AddNode("MaxPool", c.scope, {x});
-    AddIntAttr(pool, "ceil_mode", ceil_mode);
-    if (dilation != Pair{1, 1}) AddIntsAttr(pool, "dilations", List(dilation));
-    AddIntsAttr(pool, "kernel_shape", List(kernel));
-    AddIntsAttr(pool, "pads", Pads(padding));
-    AddIntsAttr(pool, "strides", List(stride));
+    AddIntAttr(pool, "ceil_mode", p.ceil_mode);
+    if (p.dilation != Pair{1, 1}) AddIntsAttr(pool, "dilations", list(p.dilation));
+    AddIntsAttr(pool, "kernel_shape", list(p.kernel));
+    AddIntsAttr(pool, "pads", pads);
+    AddIntsAttr(pool, "strides", list(p.stride));
     return Value(pool.output(0));
   }
-  SP_ASSIGN_OR_RETURN(bool count_include_pad, GetBoolAttr(a, "count_include_pad", true));
-  SP_ASSIGN_OR_RETURN(int64_t divisor, GetIntAttr(a, "divisor_override", 0));
-  if (divisor != 0) return Fail(c, "divisor_override has no ONNX form");
-  std::vector<int64_t> pads = Pads(padding);
-  if (count_include_pad && padding != Pair{0, 0}) {
+  if (p.divisor_override != 0) return Fail(c, "divisor_override has no ONNX form");
+  if (p.count_include_pad && !p.has_pads && p.padding != Pair{0, 0}) {
     // PyTorch's form: zero Pad then an unpadded AveragePool, so padded zeros are counted and
-    // ceil_mode windows are clipped to the padded input, as in PyTorch.
-    onnx::NodeProto& pad = w.AddNode(
-        "Pad", c.scope,
-        {x, w.IntsConstant(c.scope, {0, 0, padding[0], padding[1], 0, 0, padding[0], padding[1]})});
+    // ceil_mode windows are clipped to the padded input, as in PyTorch. Per-side pads are
+    // ONNX's own AveragePool(count_include_pad=1) form.
+    std::vector<int64_t> widths = {0, 0};
+    widths.insert(widths.end(), pads.begin(), pads.begin() + pads.size() / 2);
+    widths.insert(widths.end(), {0, 0});
+    widths.insert(widths.end(), pads.begin() + pads.size() / 2, pads.end());
+    onnx::NodeProto& pad = w.AddNode("Pad", c.scope, {x, w.IntsConstant(c.scope, widths)});
     AddStringAttr(pad, "mode", "constant");
     x = pad.output(0);
-    pads = {0, 0, 0, 0};
+    std::fill(pads.begin(), pads.end(), 0);
   }
   onnx::NodeProto& pool = w.AddNode("AveragePool", c.scope, {x});
-  AddIntAttr(pool, "ceil_mode", ceil_mode);
-  if (!count_include_pad) AddIntAttr(pool, "count_include_pad", 0);
-  AddIntsAttr(pool, "kernel_shape", List(kernel));
+  AddIntAttr(pool, "ceil_mode", p.ceil_mode);
+  if (!p.count_include_pad || p.has_pads)
+    AddIntAttr(pool, "count_include_pad", p.count_include_pad);
+  AddIntsAttr(pool, "kernel_shape", list(p.kernel));
   AddIntsAttr(pool, "pads", pads);
-  AddIntsAttr(pool, "strides", List(stride));
+  AddIntsAttr(pool, "strides", list(p.stride));
   return Value(pool.output(0));
 }
 
@@ -280,17 +276,21 @@ absl::StatusOr<ExportValue> LayerNorm(OnnxWriter& w, const ExportCall& c) {
       SP_ASSIGN_OR_RETURN(bias, Arg(c, 2));
     }
   }
+  SP_ASSIGN_OR_RETURN(bool return_stats, GetBoolAttr(*c.attrs, "return_stats", false));
   const int64_t k = static_cast<int64_t>(normalized.size());
   if (w.opset() >= 17) {
     if (weight.empty())
       weight = w.Constant(c.scope, Tensor::Full(Shape(normalized.begin(), normalized.end()), 1.0f));
     std::vector<std::string> in = {x, weight};
     if (!bias.empty()) in.push_back(bias);
-    onnx::NodeProto& ln = w.AddNode("LayerNormalization", c.scope, in);
+    onnx::NodeProto& ln = w.AddNode("LayerNormalization", c.scope, in, return_stats ? 3 : 1);
     AddIntAttr(ln, "axis", -k);
     AddFloatAttr(ln, "epsilon", static_cast<float>(eps));
-    return Value(ln.output(0));
+    if (!return_stats) return Value(ln.output(0));
+    // (y, mean, rstd) are LayerNormalization's Y, Mean and InvStdDev.
+    return ExportValue{"", true, {Value(ln.output(0)), Value(ln.output(1)), Value(ln.output(2))}};
   }
+  if (return_stats) return Fail(c, "return_stats=True needs opset 17 (LayerNormalization)");
   // Before opset 17, PyTorch's decomposition.
   std::vector<int64_t> axes;
   for (int64_t i = -k; i < 0; ++i) axes.push_back(i);
@@ -366,10 +366,10 @@ absl::StatusOr<ExportValue> Activation(OnnxWriter& w, const ExportCall& c) {
     const std::string hi_c = w.ScalarConstant(s, static_cast<float>(hi));
     return w.AddNode("Clip", s, {x, lo_c, hi_c}).output(0);
   };
-  auto hardsigmoid = [&](const std::string& in) {
+  auto hardsigmoid = [&](const std::string& in, double alpha, double beta) {
     onnx::NodeProto& n = w.AddNode("HardSigmoid", s, {in});
-    AddFloatAttr(n, "alpha", 1.0f / 6.0f);
-    AddFloatAttr(n, "beta", 0.5f);
+    AddFloatAttr(n, "alpha", static_cast<float>(alpha));
+    AddFloatAttr(n, "beta", static_cast<float>(beta));
     return n.output(0);
   };
   std::string y;
@@ -393,7 +393,7 @@ absl::StatusOr<ExportValue> Activation(OnnxWriter& w, const ExportCall& c) {
       y = unary("Sigmoid", x);
       break;
     case OpKind::kHardsigmoid:
-      y = hardsigmoid(x);
+      y = hardsigmoid(x, p.alpha, p.beta);
       break;
     case OpKind::kTanh:
       y = unary("Tanh", x);
@@ -405,7 +405,8 @@ absl::StatusOr<ExportValue> Activation(OnnxWriter& w, const ExportCall& c) {
       y = binary("Mul", x, unary("Tanh", unary("Softplus", x)));
       break;
     case OpKind::kHardswish:
-      y = w.opset() >= 14 ? unary("HardSwish", x) : binary("Mul", x, hardsigmoid(x));
+      y = w.opset() >= 14 ? unary("HardSwish", x)
+                          : binary("Mul", x, hardsigmoid(x, 1.0 / 6.0, 0.5));
       break;
     case OpKind::kElu:
       y = with_alpha("Elu", p.alpha);
@@ -413,9 +414,15 @@ absl::StatusOr<ExportValue> Activation(OnnxWriter& w, const ExportCall& c) {
     case OpKind::kCelu:
       y = with_alpha("Celu", p.alpha);
       break;
-    case OpKind::kSelu:
-      y = unary("Selu", x);
+    case OpKind::kSelu: {
+      onnx::NodeProto& n = w.AddNode("Selu", s, {x});
+      if (c.attrs->contains("alpha") || c.attrs->contains("scale")) {  // else ONNX's defaults
+        AddFloatAttr(n, "alpha", static_cast<float>(p.alpha));
+        AddFloatAttr(n, "gamma", static_cast<float>(p.scale));
+      }
+      y = n.output(0);
       break;
+    }
     case OpKind::kHardshrink: {
       onnx::NodeProto& n = w.AddNode("Shrink", s, {x});
       AddFloatAttr(n, "lambd", static_cast<float>(p.lambd));
@@ -504,6 +511,8 @@ absl::StatusOr<ExportValue> ExportOp(OnnxWriter& w, const ExportCall& c) {
       return Lstm(w, c);
     case OpKind::kMaxPool2d:
     case OpKind::kAvgPool2d:
+    case OpKind::kMaxPool1d:
+    case OpKind::kAvgPool1d:
     case OpKind::kAdaptiveAvgPool2d:
     case OpKind::kAdaptiveMaxPool2d:
       return Pool(w, c);

@@ -92,23 +92,20 @@ MatchResult MatchSimpleActivation(const OnnxGraph& g, int anchor) {
     return MakeOp(s, op == "Elu" ? OpKind::kElu : OpKind::kCelu, x,
                   {{"alpha", static_cast<double>(alpha)}});
   }
+  // Constants other than PyTorch's become attributes (nn.SELU / nn.Hardsigmoid have none).
   if (op == "Selu") {
     SP_ASSIGN_OR_RETURN(float alpha, FloatAttr(n, "alpha", static_cast<float>(kSeluAlpha)));
     SP_ASSIGN_OR_RETURN(float gamma, FloatAttr(n, "gamma", static_cast<float>(kSeluScale)));
-    if (!Near(alpha, kSeluAlpha) || !Near(gamma, kSeluScale)) {
-      return Unsupported(n, absl::StrCat("alpha=", alpha, " gamma=", gamma,
-                                         " differ from PyTorch's SELU constants"));
-    }
-    return MakeOp(s, OpKind::kSelu, x);
+    if (Near(alpha, kSeluAlpha) && Near(gamma, kSeluScale)) return MakeOp(s, OpKind::kSelu, x);
+    return MakeOp(s, OpKind::kSelu, x,
+                  {{"alpha", static_cast<double>(alpha)}, {"scale", static_cast<double>(gamma)}});
   }
   if (op == "HardSigmoid") {
     SP_ASSIGN_OR_RETURN(float alpha, FloatAttr(n, "alpha", 0.2f));
     SP_ASSIGN_OR_RETURN(float beta, FloatAttr(n, "beta", 0.5f));
-    if (!Near(alpha, 1.0 / 6.0) || !Near(beta, 0.5)) {
-      return Unsupported(n, absl::StrCat("alpha=", alpha, " beta=", beta,
-                                         "; only PyTorch's Hardsigmoid (1/6, 0.5) is supported"));
-    }
-    return MakeOp(s, OpKind::kHardsigmoid, x);
+    if (Near(alpha, 1.0 / 6.0) && Near(beta, 0.5)) return MakeOp(s, OpKind::kHardsigmoid, x);
+    return MakeOp(s, OpKind::kHardsigmoid, x,
+                  {{"alpha", static_cast<double>(alpha)}, {"beta", static_cast<double>(beta)}});
   }
   if (op == "Shrink") {
     SP_ASSIGN_OR_RETURN(float lambd, FloatAttr(n, "lambd", 0.5f));

@@ -77,66 +77,79 @@ ImportOp LinearOp(const Subgraph& s, const std::string& x, MatMulWeight w,
   return op;
 }
 
-// Padding of a 2-D window op: pads [top, left, bottom, right] must be symmetric; auto_pad
-// SAME_* is resolved from the input's static shape.
+// The window of a 1-D or 2-D window op (`rank` spatial dims in the first `rank` entries):
+// pads [begin..., end...] per side, auto_pad SAME_* resolved from the input's static shape
+// (SAME_UPPER puts an odd total's extra pixel at the end, SAME_LOWER at the beginning).
 struct Window {
-  std::array<int64_t, 2> kernel{}, stride{1, 1}, padding{0, 0}, dilation{1, 1};
+  int rank = 2;
+  std::array<int64_t, 2> kernel{}, stride{1, 1}, padding{0, 0}, padding_end{0, 0}, dilation{1, 1};
+  bool symmetric() const { return padding == padding_end; }
 };
 absl::StatusOr<Window> ReadWindow(const OnnxGraph& g, const onnx::NodeProto& n,
                                   std::vector<int64_t> kernel, bool has_dilations) {
   Window w;
-  if (kernel.size() != 2) {
-    return Unsupported(n, absl::StrCat("only 2-D windows are supported, kernel_shape is [",
+  const int rank = static_cast<int>(kernel.size());
+  if (rank < 1 || rank > 2) {
+    return Unsupported(n, absl::StrCat("only 1-D and 2-D windows are supported, kernel_shape is [",
                                        absl::StrJoin(kernel, ", "), "]"));
   }
-  SP_ASSIGN_OR_RETURN(std::vector<int64_t> strides, IntsAttr(n, "strides", {1, 1}));
-  SP_ASSIGN_OR_RETURN(std::vector<int64_t> dilations, IntsAttr(n, "dilations", {1, 1}));
-  SP_ASSIGN_OR_RETURN(std::vector<int64_t> pads, IntsAttr(n, "pads", {0, 0, 0, 0}));
+  w.rank = rank;
+  const std::vector<int64_t> ones(rank, 1);
+  SP_ASSIGN_OR_RETURN(std::vector<int64_t> strides, IntsAttr(n, "strides", ones));
+  SP_ASSIGN_OR_RETURN(std::vector<int64_t> dilations, IntsAttr(n, "dilations", ones));
+  SP_ASSIGN_OR_RETURN(std::vector<int64_t> pads,
+                      IntsAttr(n, "pads", std::vector<int64_t>(2 * rank, 0)));
   SP_ASSIGN_OR_RETURN(std::string auto_pad, StringAttr(n, "auto_pad", "NOTSET"));
-  if (strides.size() != 2 || dilations.size() != 2 || pads.size() != 4) {
-    return InvalidNode(n, "strides and dilations need 2 values and pads 4");
+  if (static_cast<int>(strides.size()) != rank || static_cast<int>(dilations.size()) != rank ||
+      static_cast<int>(pads.size()) != 2 * rank) {
+    return InvalidNode(
+        n, absl::StrCat("strides and dilations need ", rank, " values and pads ", 2 * rank));
   }
-  if (!has_dilations && dilations != std::vector<int64_t>{1, 1}) {
+  if (!has_dilations && dilations != ones) {
     return Unsupported(n, "dilations are not supported");
   }
-  for (int i = 0; i < 2; ++i) {
+  for (int i = 0; i < rank; ++i) {
     if (kernel[i] < 1 || strides[i] < 1 || dilations[i] < 1) {
       return InvalidNode(n, "kernel_shape, strides and dilations must be positive");
     }
   }
   if (auto_pad == "VALID") {
-    pads = {0, 0, 0, 0};
+    std::fill(pads.begin(), pads.end(), 0);
   } else if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
     const Shape* in = g.ShapeOf(In(n, 0));
-    if (in == nullptr || in->size() != 4 || (*in)[2] < 0 || (*in)[3] < 0) {
+    if (in == nullptr || static_cast<int>(in->size()) != rank + 2 ||
+        std::any_of(in->begin() + 2, in->end(), [](int64_t d) { return d < 0; })) {
       return Unsupported(n, absl::StrCat("auto_pad ", auto_pad, " needs the input's static shape"));
     }
-    for (int i = 0; i < 2; ++i) {
+    for (int i = 0; i < rank; ++i) {
       const int64_t size = (*in)[2 + i];
       const int64_t out = (size + strides[i] - 1) / strides[i];
       const int64_t total =
           std::max<int64_t>(0, (out - 1) * strides[i] + (kernel[i] - 1) * dilations[i] + 1 - size);
-      pads[i] = pads[i + 2] = total / 2;
-      if (total % 2 != 0) {
-        return Unsupported(n, absl::StrCat("auto_pad ", auto_pad, " pads ", ShapeToString(*in),
-                                           " asymmetrically; PyTorch padding is symmetric"));
-      }
+      const int64_t small = total / 2, large = total - total / 2;
+      pads[i] = auto_pad == "SAME_UPPER" ? small : large;
+      pads[i + rank] = auto_pad == "SAME_UPPER" ? large : small;
     }
   } else if (auto_pad != "NOTSET") {
     return InvalidNode(n, absl::StrCat("unknown auto_pad '", auto_pad, "'"));
   }
-  if (pads[0] != pads[2] || pads[1] != pads[3]) {
-    return Unsupported(n, absl::StrCat("asymmetric pads [", absl::StrJoin(pads, ", "),
-                                       "] cannot be expressed as PyTorch padding"));
-  }
-  for (int i = 0; i < 2; ++i) {
+  for (int i = 0; i < rank; ++i) {
+    if (pads[i] < 0 || pads[i + rank] < 0) return InvalidNode(n, "negative pads");
     w.kernel[i] = kernel[i];
     w.stride[i] = strides[i];
     w.padding[i] = pads[i];
+    w.padding_end[i] = pads[i + rank];
     w.dilation[i] = dilations[i];
-    if (pads[i] < 0) return InvalidNode(n, "negative pads");
   }
   return w;
+}
+
+// Conv2d pads symmetrically (PyTorch's padding).
+absl::Status RequireSymmetricPads(const onnx::NodeProto& n, const Window& w) {
+  if (w.symmetric()) return absl::OkStatus();
+  return Unsupported(
+      n, absl::StrCat("asymmetric pads [", w.padding[0], ", ", w.padding[1], ", ", w.padding_end[0],
+                      ", ", w.padding_end[1], "] cannot be expressed as PyTorch padding"));
 }
 
 // The target of Reshape(x, target) with 0 for "the same dim of x": a constant, or the
@@ -203,17 +216,71 @@ std::optional<std::vector<int64_t>> ZeroPadWidths(const OnnxGraph& g, const onnx
   return std::vector<int64_t>(v.begin(), v.end());
 }
 
-// PyTorch pools pad at most half the kernel (a window must overlap the input).
-absl::Status RequirePoolPadding(const onnx::NodeProto& n, const Window& w) {
-  for (int i = 0; i < 2; ++i) {
-    if (w.padding[i] > w.kernel[i] / 2) {
-      return Unsupported(
-          n, absl::StrCat("pads [", absl::StrJoin(w.padding, ", "),
-                          "] exceed half of kernel_shape [", absl::StrJoin(w.kernel, ", "),
-                          "]; PyTorch pools pad at most kernel_size / 2"));
-    }
+// ONNX's rule for pools: each pad below the window's extent, so every window holds an element.
+absl::Status RequirePoolPadsBelowExtent(const onnx::NodeProto& n, const Window& w) {
+  std::vector<int64_t> pads, extent;
+  bool ok = true;
+  for (int i = 0; i < w.rank; ++i) {
+    extent.push_back(w.dilation[i] * (w.kernel[i] - 1) + 1);
+    ok = ok && w.padding[i] < extent.back() && w.padding_end[i] < extent.back();
   }
-  return absl::OkStatus();
+  if (ok) return absl::OkStatus();
+  for (int i = 0; i < w.rank; ++i) pads.push_back(w.padding[i]);
+  for (int i = 0; i < w.rank; ++i) pads.push_back(w.padding_end[i]);
+  return InvalidNode(
+      n, absl::StrCat("pads [", absl::StrJoin(pads, ", "), "] must be below the window's extent [",
+                      absl::StrJoin(extent, ", "), "]"));
+}
+
+// A pool's padding: PyTorch's symmetric `padding` when it is at most half the kernel (what
+// nn.MaxPool2d accepts), else per-side `pads` (asymmetric, or up to the window's extent - 1).
+bool FitsPyTorchPadding(const Window& w) {
+  for (int i = 0; i < w.rank; ++i) {
+    if (w.padding[i] > w.kernel[i] / 2) return false;
+  }
+  return w.symmetric();
+}
+
+// The pool op of window `win`: MaxPool1d / AvgPool1d for 1-D windows, else MaxPool2d /
+// AvgPool2d, with PyTorch's padding where it fits and per-side pads otherwise.
+AttrMap PoolAttrs(const Window& win, bool is_max, bool ceil_mode, bool count_include_pad) {
+  const bool fits = FitsPyTorchPadding(win);
+  if (win.rank == 1) {
+    Pool1dAttrs a{.kernel_size = win.kernel[0],
+                  .stride = win.stride[0],
+                  .padding = fits ? win.padding[0] : 0,
+                  .dilation = win.dilation[0],
+                  .pads = fits ? std::array<int64_t, 2>{0, 0}
+                               : std::array<int64_t, 2>{win.padding[0], win.padding_end[0]},
+                  .ceil_mode = ceil_mode,
+                  .count_include_pad = count_include_pad};
+    return a.ToAttrs(is_max ? OpKind::kMaxPool1d : OpKind::kAvgPool1d);
+  }
+  const PoolPads pads =
+      fits ? PoolPads{0, 0, 0, 0}
+           : PoolPads{win.padding[0], win.padding[1], win.padding_end[0], win.padding_end[1]};
+  const std::array<int64_t, 2> padding = fits ? win.padding : std::array<int64_t, 2>{0, 0};
+  if (is_max) {
+    return MaxPool2dAttrs{.kernel_size = win.kernel,
+                          .stride = win.stride,
+                          .padding = padding,
+                          .pads = pads,
+                          .dilation = win.dilation,
+                          .ceil_mode = ceil_mode}
+        .ToAttrs();
+  }
+  return AvgPool2dAttrs{.kernel_size = win.kernel,
+                        .stride = win.stride,
+                        .padding = padding,
+                        .pads = pads,
+                        .ceil_mode = ceil_mode,
+                        .count_include_pad = count_include_pad}
+      .ToAttrs();
+}
+
+OpKind PoolKind(const Window& win, bool is_max) {
+  if (win.rank == 1) return is_max ? OpKind::kMaxPool1d : OpKind::kAvgPool1d;
+  return is_max ? OpKind::kMaxPool2d : OpKind::kAvgPool2d;
 }
 
 absl::Status RequireGraphValue(const OnnxGraph& g, const onnx::NodeProto& n, int index) {
@@ -311,6 +378,7 @@ MatchResult MatchConv(const OnnxGraph& g, int anchor) {
                                        "] disagrees with W ", ShapeToString(w->shape())));
   }
   SP_ASSIGN_OR_RETURN(Window win, ReadWindow(g, n, kernel, /*has_dilations=*/true));
+  SP_RETURN_IF_ERROR(RequireSymmetricPads(n, win));
   SP_ASSIGN_OR_RETURN(int64_t groups, IntAttr(n, "group", 1));
   const int64_t out_channels = w->shape()[0];
   if (groups < 1 || out_channels % groups != 0) {
@@ -346,14 +414,10 @@ MatchResult MatchMaxPool(const OnnxGraph& g, int anchor) {
   SP_RETURN_IF_ERROR(RequireUnusedOutput(g, n, 1));  // Indices
   SP_ASSIGN_OR_RETURN(std::vector<int64_t> kernel, IntsAttr(n, "kernel_shape", {}));
   SP_ASSIGN_OR_RETURN(Window win, ReadWindow(g, n, kernel, /*has_dilations=*/true));
-  SP_RETURN_IF_ERROR(RequirePoolPadding(n, win));
+  SP_RETURN_IF_ERROR(RequirePoolPadsBelowExtent(n, win));
   SP_ASSIGN_OR_RETURN(int64_t ceil_mode, IntAttr(n, "ceil_mode", 0));
-  MaxPool2dAttrs attrs{.kernel_size = win.kernel,
-                       .stride = win.stride,
-                       .padding = win.padding,
-                       .dilation = win.dilation,
-                       .ceil_mode = ceil_mode != 0};
-  return MakeOp(s, OpKind::kMaxPool2d, In(n, 0), attrs.ToAttrs());
+  return MakeOp(s, PoolKind(win, true), In(n, 0),
+                PoolAttrs(win, /*is_max=*/true, ceil_mode != 0, /*count_include_pad=*/false));
 }
 
 MatchResult MatchAveragePool(const OnnxGraph& g, int anchor) {
@@ -361,30 +425,35 @@ MatchResult MatchAveragePool(const OnnxGraph& g, int anchor) {
   SP_RETURN_IF_ERROR(RequireGraphValue(g, n, 0));
   SP_ASSIGN_OR_RETURN(std::vector<int64_t> kernel, IntsAttr(n, "kernel_shape", {}));
   SP_ASSIGN_OR_RETURN(Window win, ReadWindow(g, n, kernel, /*has_dilations=*/false));
-  SP_RETURN_IF_ERROR(RequirePoolPadding(n, win));
+  SP_RETURN_IF_ERROR(RequirePoolPadsBelowExtent(n, win));
   SP_ASSIGN_OR_RETURN(int64_t ceil_mode, IntAttr(n, "ceil_mode", 0));
   SP_ASSIGN_OR_RETURN(int64_t count_include_pad, IntAttr(n, "count_include_pad", 0));
-  AvgPool2dAttrs attrs{.kernel_size = win.kernel,
-                       .stride = win.stride,
-                       .padding = win.padding,
-                       .ceil_mode = ceil_mode != 0,
-                       .count_include_pad = count_include_pad != 0};
-  // PyTorch writes AvgPool2d(padding=p, count_include_pad=True) as a zero Pad of the spatial
-  // dims followed by an unpadded AveragePool: the padded zeros are then real elements.
+  // PyTorch writes AvgPool1d/2d(padding=p, count_include_pad=True) as a zero Pad of the
+  // spatial dims followed by an unpadded AveragePool: the padded zeros are then real elements.
   Subgraph with_pad(g, anchor);
+  const std::array<int64_t, 2> zero = {0, 0};
   if (const onnx::NodeProto* pad = with_pad.Take(In(n, 0), "Pad");
-      pad != nullptr && win.padding == std::array<int64_t, 2>{0, 0}) {
+      pad != nullptr && win.padding == zero && win.padding_end == zero) {
+    // p: [N, C, spatial begins..., N, C, spatial ends...]
     std::optional<std::vector<int64_t>> p = ZeroPadWidths(g, *pad);
-    // p: [N, C, H, W begins, N, C, H, W ends]
-    if (p && p->size() == 8 && with_pad.Closed() && IsGraphValue(g, In(*pad, 0)) && (*p)[0] == 0 &&
-        (*p)[1] == 0 && (*p)[4] == 0 && (*p)[5] == 0 && (*p)[2] == (*p)[6] && (*p)[3] == (*p)[7] &&
-        (*p)[2] >= 0 && (*p)[3] >= 0) {
-      attrs.padding = {(*p)[2], (*p)[3]};
-      attrs.count_include_pad = true;
-      return MakeOp(with_pad, OpKind::kAvgPool2d, In(*pad, 0), attrs.ToAttrs());
+    const size_t r = static_cast<size_t>(win.rank) + 2;
+    bool fits = p && p->size() == 2 * r && with_pad.Closed() && IsGraphValue(g, In(*pad, 0)) &&
+                (*p)[0] == 0 && (*p)[1] == 0 && (*p)[r] == 0 && (*p)[r + 1] == 0;
+    Window padded = win;
+    for (int i = 0; fits && i < win.rank; ++i) {
+      padded.padding[i] = (*p)[2 + i];
+      padded.padding_end[i] = (*p)[r + 2 + i];
+      fits = padded.padding[i] >= 0 && padded.padding_end[i] >= 0;
+    }
+    // Zero padding the pool counts: PyTorch's padding, or per-side pads.
+    if (fits && RequirePoolPadsBelowExtent(n, padded).ok()) {
+      return MakeOp(
+          with_pad, PoolKind(win, false), In(*pad, 0),
+          PoolAttrs(padded, /*is_max=*/false, ceil_mode != 0, /*count_include_pad=*/true));
     }
   }
-  return MakeOp(Subgraph(g, anchor), OpKind::kAvgPool2d, In(n, 0), attrs.ToAttrs());
+  return MakeOp(Subgraph(g, anchor), PoolKind(win, false), In(n, 0),
+                PoolAttrs(win, /*is_max=*/false, ceil_mode != 0, count_include_pad != 0));
 }
 
 MatchResult MatchGlobalPool(const OnnxGraph& g, int anchor) {

@@ -153,7 +153,6 @@ MatchResult MatchLayerNorm(const OnnxGraph& g, int anchor) {
   const onnx::NodeProto& n = s.anchor();
   if (n.input_size() < 2) return InvalidNode(n, "LayerNormalization needs X and Scale");
   if (g.Constant(In(n, 0)) != nullptr) return Unsupported(n, "input X is a constant");
-  for (int i = 1; i < n.output_size(); ++i) SP_RETURN_IF_ERROR(RequireUnusedOutput(g, n, i));
   SP_ASSIGN_OR_RETURN(int64_t axis, IntAttr(n, "axis", -1));
   SP_ASSIGN_OR_RETURN(float eps, FloatAttr(n, "epsilon", 1e-5f));
   SP_RETURN_IF_ERROR(RequireFloatConstant(g, n, 1, "Scale").status());
@@ -168,6 +167,18 @@ MatchResult MatchLayerNorm(const OnnxGraph& g, int anchor) {
   if (k < 1) return InvalidNode(n, absl::StrCat("axis ", axis, " is out of range"));
   SP_ASSIGN_OR_RETURN(std::optional<ImportOp> op, LayerNormOp(s, In(n, 0), k, eps, In(n, 1), bias));
   if (!op) return InvalidNode(n, "Scale and B do not have the normalized shape");
+  // Mean and InvStdDev in use: the layer returns (y, mean, rstd).
+  bool stats_used = false;
+  for (int i = 1; i < n.output_size() && i < 3; ++i) {
+    stats_used = stats_used || !RequireUnusedOutput(g, n, i).ok();
+  }
+  if (stats_used) {
+    op->attrs["return_stats"] = true;
+    op->outputs.clear();
+    for (int i = 0; i < n.output_size() && i < 3; ++i) {
+      if (!Out(n, i).empty()) op->outputs.push_back({Out(n, i), {i}});
+    }
+  }
   return op;
 }
 

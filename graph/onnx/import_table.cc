@@ -31,8 +31,9 @@ constexpr ImportPattern kPatterns[] = {
      &MatchDecomposedLayerNorm},
 
     // Pools and shape ops.
-    {"MaxPool", "MaxPool -> MaxPool2d / max_pool2d", false, &MatchMaxPool},
-    {"AveragePool", "[Pad ->] AveragePool -> AvgPool2d / avg_pool2d", false, &MatchAveragePool},
+    {"MaxPool", "MaxPool (1-D, 2-D) -> MaxPool1d/2d / max_pool1d/2d", false, &MatchMaxPool},
+    {"AveragePool", "[Pad ->] AveragePool (1-D, 2-D) -> AvgPool1d/2d / avg_pool1d/2d", false,
+     &MatchAveragePool},
     {"GlobalAveragePool", "GlobalAveragePool -> AdaptiveAvgPool2d(1)", false, &MatchGlobalPool},
     {"GlobalMaxPool", "GlobalMaxPool -> AdaptiveMaxPool2d(1)", false, &MatchGlobalPool},
     {"Flatten", "Flatten(axis 1 to rank - 1) -> Flatten / flatten (twice for an inner axis)", false,

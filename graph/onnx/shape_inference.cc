@@ -67,27 +67,40 @@ int64_t WindowOut(int64_t in, int64_t kernel, int64_t stride, int64_t pad_total,
   return out;
 }
 
-std::optional<Shape> WindowShape(const onnx::NodeProto& n, const Shape& x, int64_t out_channels) {
-  if (x.size() != 4) return std::nullopt;
-  std::vector<int64_t> kernel = IntsOr(n, "kernel_shape", {});
-  const std::vector<int64_t> strides = IntsOr(n, "strides", {1, 1});
-  const std::vector<int64_t> dilations = IntsOr(n, "dilations", {1, 1});
-  std::vector<int64_t> pads = IntsOr(n, "pads", {0, 0, 0, 0});
+// Output shape of a window op with 1 or 2 spatial dims ([N, C, L] or [N, C, H, W] input);
+// kernel_shape defaults to `kernel` (Conv: W's spatial dims).
+std::optional<Shape> WindowShape(const onnx::NodeProto& n, const Shape& x, int64_t out_channels,
+                                 const std::vector<int64_t>& kernel_default = {}) {
+  if (x.size() != 3 && x.size() != 4) return std::nullopt;
+  const size_t rank = x.size() - 2;
+  const std::vector<int64_t> ones(rank, 1);
+  std::vector<int64_t> kernel = IntsOr(n, "kernel_shape", kernel_default);
+  const std::vector<int64_t> strides = IntsOr(n, "strides", ones);
+  const std::vector<int64_t> dilations = IntsOr(n, "dilations", ones);
+  std::vector<int64_t> pads = IntsOr(n, "pads", std::vector<int64_t>(2 * rank, 0));
   const int64_t ceil_mode = IntOr(n, "ceil_mode", 0);
   absl::StatusOr<std::string> auto_pad = StringAttr(n, "auto_pad", "NOTSET");
-  if (kernel.size() != 2 || strides.size() != 2 || dilations.size() != 2 || pads.size() != 4 ||
-      !auto_pad.ok() || (*auto_pad != "NOTSET" && *auto_pad != "VALID")) {
+  if (kernel.size() != rank || strides.size() != rank || dilations.size() != rank ||
+      pads.size() != 2 * rank || !auto_pad.ok() ||
+      (*auto_pad != "NOTSET" && *auto_pad != "VALID" && *auto_pad != "SAME_UPPER" &&
+       *auto_pad != "SAME_LOWER")) {
     return std::nullopt;
   }
-  if (*auto_pad == "VALID") pads = {0, 0, 0, 0};
-  Shape out = {x[0], out_channels, 0, 0};
-  for (int i = 0; i < 2; ++i) {
-    if (kernel[i] < 1 || strides[i] < 1 || dilations[i] < 1 || pads[i] < 0 || pads[i + 2] < 0 ||
+  const bool same = *auto_pad == "SAME_UPPER" || *auto_pad == "SAME_LOWER";
+  if (*auto_pad != "NOTSET") std::fill(pads.begin(), pads.end(), 0);
+  Shape out = x;
+  out[1] = out_channels;
+  for (size_t i = 0; i < rank; ++i) {
+    if (kernel[i] < 1 || strides[i] < 1 || dilations[i] < 1 || pads[i] < 0 || pads[i + rank] < 0 ||
         kernel[i] > kMaxWindow || strides[i] > kMaxWindow || dilations[i] > kMaxWindow ||
-        pads[i] > kMaxWindow || pads[i + 2] > kMaxWindow) {
+        pads[i] > kMaxWindow || pads[i + rank] > kMaxWindow) {
       return std::nullopt;
     }
-    out[2 + i] = WindowOut(x[2 + i], kernel[i], strides[i], pads[i] + pads[i + 2], dilations[i],
+    if (same) {  // SAME_*: ceil(in / stride) windows
+      out[2 + i] = x[2 + i] < 0 ? -1 : (x[2 + i] + strides[i] - 1) / strides[i];
+      continue;
+    }
+    out[2 + i] = WindowOut(x[2 + i], kernel[i], strides[i], pads[i] + pads[i + rank], dilations[i],
                            ceil_mode == 1);
     if (out[2 + i] < -1) return std::nullopt;
   }
@@ -147,9 +160,9 @@ std::vector<std::optional<Shape>> InferNodeShapes(const onnx::NodeProto& n,
   const int64_t rank = x ? static_cast<int64_t>(x->size()) : 0;
   if (op == "Conv") {
     const Shape* w = shape(1);
-    if (w && w->size() == 4) out[0] = WindowShape(n, *x, (*w)[0]);
+    if (w && w->size() == 4) out[0] = WindowShape(n, *x, (*w)[0], {(*w)[2], (*w)[3]});
   } else if (op == "MaxPool" || op == "AveragePool") {
-    if (rank == 4) out[0] = WindowShape(n, *x, (*x)[1]);
+    if (rank == 3 || rank == 4) out[0] = WindowShape(n, *x, (*x)[1]);
   } else if (op == "GlobalAveragePool" || op == "GlobalMaxPool") {
     if (rank >= 3) {
       Shape s = *x;

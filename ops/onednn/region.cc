@@ -91,9 +91,9 @@ std::optional<PoolWindow> PoolWindowOf(const OpCall& call, const Shape& out) {
     const int64_t span = dilation * (p->kernel[d] - 1) + 1;
     const int64_t pad_r =
         std::max<int64_t>(0, (out[2 + d] - 1) * p->stride[d] + span - in[2 + d] - p->padding[d]);
-    // PyTorch clips an including-padding divisor to the symmetric padding; oneDNN would count
-    // ceil_mode's extra columns too.
-    if (!p->is_max && p->count_include_pad && pad_r > p->padding[d]) return std::nullopt;
+    // PyTorch clips an including-padding divisor to the end padding; oneDNN would count
+    // ceil_mode's extra columns too. Per-side pads (`pads`) are oneDNN's padding_l / padding_r.
+    if (!p->is_max && p->count_include_pad && pad_r > p->padding_end[d]) return std::nullopt;
     w.kernel.push_back(p->kernel[d]);
     w.strides.push_back(p->stride[d]);
     w.dilation.push_back(dilation - 1);

@@ -327,8 +327,8 @@ ACTIVATIONS = [
 PAIR_ATTRS = {"kernel_size", "stride", "padding", "dilation", "output_size"}
 
 MODULE_OPS = {
-    "Linear", "Conv2d", "LSTM", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d",
-    "AdaptiveMaxPool2d", "Flatten", "LayerNorm", "BatchNorm2d", "Dropout", "Identity",
+    "Linear", "Conv2d", "LSTM", "MaxPool2d", "AvgPool2d", "MaxPool1d", "AvgPool1d",
+    "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "Flatten", "LayerNorm", "BatchNorm2d", "Dropout", "Identity",
 } | {m for m, _, _ in ACTIVATIONS}
 
 
@@ -375,6 +375,8 @@ FUNCTIONALS = {
     "gelu": lambda xs, a: F.gelu(xs[0], approximate=a["approximate"]),
     "max_pool2d": lambda xs, a: F.max_pool2d(xs[0], **_kwargs(a)),
     "avg_pool2d": lambda xs, a: F.avg_pool2d(xs[0], **_kwargs(a)),
+    "max_pool1d": lambda xs, a: F.max_pool1d(xs[0], **a),
+    "avg_pool1d": lambda xs, a: F.avg_pool1d(xs[0], **a),
     "adaptive_avg_pool2d": lambda xs, a: F.adaptive_avg_pool2d(xs[0], **_kwargs(a)),
     "adaptive_max_pool2d": lambda xs, a: F.adaptive_max_pool2d(xs[0], **_kwargs(a)),
     "flatten": lambda xs, a: torch.flatten(xs[0], **a),
@@ -661,6 +663,21 @@ def pool_cases():
                     note=note)
         functional_case("adaptive_max_pool2d_fn_" + what, "adaptive_max_pool2d", attrs,
                         pool_input(*shape), note=note)
+
+    # 1-D pools (ints; structprune runs them as 2-D windows of height 1).
+    pool1d_cases = [
+        ("MaxPool1d", "max_pool1d", "k2", {"kernel_size": 2, "stride": 1}, [2, 3, 9]),
+        ("MaxPool1d", "max_pool1d", "k3_s2_p1_d2_ceil",
+         {"kernel_size": 3, "stride": 2, "padding": 1, "dilation": 2, "ceil_mode": True}, [1, 2, 10]),
+        ("AvgPool1d", "avg_pool1d", "k3_s2_p1_include_pad",
+         {"kernel_size": 3, "stride": 2, "padding": 1, "count_include_pad": True}, [2, 3, 8]),
+        ("AvgPool1d", "avg_pool1d", "k3_s2_p1_exclude_pad_ceil",
+         {"kernel_size": 3, "stride": 2, "padding": 1, "count_include_pad": False,
+          "ceil_mode": True}, [3, 8]),
+    ]
+    for module, fn, what, attrs, shape in pool1d_cases:
+        module_case(module.lower() + "_" + what, module, attrs, pool_input(*shape))
+        functional_case(fn + "_fn_" + what, fn, attrs, pool_input(*shape))
 
 
 def shape_and_norm_cases():

@@ -48,22 +48,11 @@ EXPECTED_UNSUPPORTED = {
     "test_maxpool_2d_uint8": "is not a float tensor (UINT8)",
     "test_identity_opt": "is not a float tensor (not a tensor)",
     "test_identity_sequence": "is not a float tensor (not a tensor)",
-    # Pools: only 2-D windows (MaxPool2d / AvgPool2d), symmetric padding of at most half the
-    # kernel (PyTorch's padding); an odd auto_pad total pads one side more.
-    "test_averagepool_1d_default": "only 2-D windows are supported",
-    "test_averagepool_3d_default": "only 2-D windows are supported",
-    "test_maxpool_1d_default": "only 2-D windows are supported",
-    "test_maxpool_3d_default": "only 2-D windows are supported",
-    "test_averagepool_2d_pads": "exceed half of kernel_shape",
-    "test_averagepool_2d_pads_count_include_pad": "exceed half of kernel_shape",
-    "test_maxpool_2d_pads": "exceed half of kernel_shape",
-    "test_averagepool_2d_same_lower": "asymmetrically",
-    "test_averagepool_2d_same_upper": "asymmetrically",
-    "test_maxpool_2d_same_lower": "asymmetrically",
-    "test_maxpool_2d_same_upper": "asymmetrically",
+    # Pools: 1-D and 2-D windows only (MaxPool1d/2d, AvgPool1d/2d).
+    "test_averagepool_3d_default": "only 1-D and 2-D windows are supported",
+    "test_maxpool_3d_default": "only 1-D and 2-D windows are supported",
     # Extra outputs the engine does not compute: MaxPool's Indices (int64), Dropout's mask
-    # (bool), LayerNormalization's Mean and InvStdDev, BatchNormalization's running statistics
-    # (training mode).
+    # (bool), BatchNormalization's running statistics (training mode).
     "test_maxpool_with_argmax_2d_precomputed_pads": "output 1 ('z') is used",
     "test_maxpool_with_argmax_2d_precomputed_strides": "output 1 ('z') is used",
     "test_dropout_default_mask": "output 1 ('z') is used",
@@ -73,25 +62,6 @@ EXPECTED_UNSUPPORTED = {
     "test_training_dropout_zero_ratio_mask": "output 1 ('z') is used",
     "test_batchnorm_epsilon_training_mode": "training_mode=1 is not supported",
     "test_batchnorm_example_training_mode": "training_mode=1 is not supported",
-    "test_layer_normalization_2d_axis0": "output 1 ('Mean') is used",
-    "test_layer_normalization_2d_axis1": "output 1 ('Mean') is used",
-    "test_layer_normalization_2d_axis_negative_1": "output 1 ('Mean') is used",
-    "test_layer_normalization_2d_axis_negative_2": "output 1 ('Mean') is used",
-    "test_layer_normalization_3d_axis0_epsilon": "output 1 ('Mean') is used",
-    "test_layer_normalization_3d_axis1_epsilon": "output 1 ('Mean') is used",
-    "test_layer_normalization_3d_axis2_epsilon": "output 1 ('Mean') is used",
-    "test_layer_normalization_3d_axis_negative_1_epsilon": "output 1 ('Mean') is used",
-    "test_layer_normalization_3d_axis_negative_2_epsilon": "output 1 ('Mean') is used",
-    "test_layer_normalization_3d_axis_negative_3_epsilon": "output 1 ('Mean') is used",
-    "test_layer_normalization_4d_axis0": "output 1 ('Mean') is used",
-    "test_layer_normalization_4d_axis1": "output 1 ('Mean') is used",
-    "test_layer_normalization_4d_axis2": "output 1 ('Mean') is used",
-    "test_layer_normalization_4d_axis3": "output 1 ('Mean') is used",
-    "test_layer_normalization_4d_axis_negative_1": "output 1 ('Mean') is used",
-    "test_layer_normalization_4d_axis_negative_2": "output 1 ('Mean') is used",
-    "test_layer_normalization_4d_axis_negative_3": "output 1 ('Mean') is used",
-    "test_layer_normalization_4d_axis_negative_4": "output 1 ('Mean') is used",
-    "test_layer_normalization_default_axis": "output 1 ('Mean') is used",
     # Random dropout (training mode with a non-zero ratio).
     "test_training_dropout": "training-mode Dropout is not supported",
     "test_training_dropout_default": "training-mode Dropout is not supported",
@@ -119,12 +89,6 @@ EXPECTED_UNSUPPORTED = {
     "test_prelu_example": "is not one value per channel",
     "test_lstm_batchwise": "layout=1 is not supported",
     "test_lstm_with_peepholes": "sequence_lens is not supported",
-    # Activation constants other than PyTorch's (nn.Hardsigmoid is 1/6, 0.5; nn.SELU fixed).
-    "test_hardsigmoid": "only PyTorch's Hardsigmoid",
-    "test_hardsigmoid_default": "only PyTorch's Hardsigmoid",
-    "test_hardsigmoid_example": "only PyTorch's Hardsigmoid",
-    "test_selu": "differ from PyTorch's SELU constants",
-    "test_selu_example": "differ from PyTorch's SELU constants",
 }
 
 

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <onnx/onnx_pb.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -256,6 +257,64 @@ TEST(OnnxBatchNorm, NonSpatialOfOpset7IsUnimplemented) {
               StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("spatial=0")));
 }
 
+// ---------------------------------------------------------------------------------------------
+// LayerNormalization with Mean and InvStdDev, activations with other constants.
+
+// LayerNormalization(x [2, 3], Scale = 1, axis) with outputs Y, Mean, InvStdDev, all read.
+OnnxModelBuilder LayerNormWithStats(int64_t axis) {
+  OnnxModelBuilder b(17);
+  b.Input("x", {2, 3}).Output("y").Output("mean").Output("inv_std");
+  const Shape normalized = axis == 0 ? Shape{2, 3} : Shape{3};
+  b.Initializer("scale", Tensor::Full(normalized, 1.0f));
+  onnx::NodeProto& n = b.Node("LayerNormalization", {"x", "scale"}, {"y", "mean", "inv_std"});
+  n.set_name("ln");
+  internal::AddIntAttr(n, "axis", axis);
+  return b;
+}
+
+TEST(OnnxLayerNorm, MeanAndInvStdDevOutputsKeepTheNormalizedDimsAsOne) {
+  const Tensor x = Values({2, 3}, {1, 2, 3, 0, 0, 6});
+  for (int64_t axis : {1, -1}) {
+    SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> out, ImportAndRun(LayerNormWithStats(axis), {x}));
+    ASSERT_EQ(out.size(), 3u);
+    EXPECT_EQ(out[1].shape(), (Shape{2, 1}));
+    EXPECT_THAT(out[1].values<float>(), ElementsAre(2.0f, 2.0f));
+    // var 2/3 and 8: 1 / sqrt(var + 1e-5); 1e-6 for float32.
+    EXPECT_TRUE(AllClose(out[2], Values({2, 1}, {1.2247357f, 0.3535531f}), 1e-6, 1e-6));
+  }
+  // axis 0: one mean over everything, shape [1, 1].
+  SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> all, ImportAndRun(LayerNormWithStats(0), {x}));
+  EXPECT_EQ(all[1].shape(), (Shape{1, 1}));
+  EXPECT_THAT(all[1].values<float>(), ElementsAre(2.0f));
+}
+
+TEST(OnnxLayerNorm, OnlyInvStdDevUsedStillReturnsTheStatistics) {
+  OnnxModelBuilder b(17);
+  b.Input("x", {2, 3}).Output("inv_std");
+  b.Initializer("scale", Tensor::Full({3}, 1.0f));
+  b.Node("LayerNormalization", {"x", "scale"}, {"", "", "inv_std"});
+  SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> out,
+                          ImportAndRun(b, {Values({2, 3}, {1, 2, 3, 0, 0, 6})}));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].shape(), (Shape{2, 1}));
+}
+
+TEST(OnnxActivations, SeluAndHardSigmoidConstantsBecomeAttributes) {
+  OnnxModelBuilder b(6);
+  b.Input("x", {2, 3}).Output("y");
+  onnx::NodeProto& selu = b.Node("Selu", {"x"}, {"s"});
+  internal::AddFloatAttr(selu, "alpha", 2.0f);
+  internal::AddFloatAttr(selu, "gamma", 3.0f);
+  b.Node("HardSigmoid", {"s"}, {"y"});  // ONNX's defaults: alpha 0.2, beta 0.5
+  SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> y, ImportAndRun(b, {Ramp()}));
+  const Tensor expected = Map(Ramp(), [](float v) {
+    const float s = v > 0 ? 3.0f * v : 3.0f * 2.0f * (std::exp(v) - 1.0f);
+    return std::clamp(0.2f * s + 0.5f, 0.0f, 1.0f);
+  });
+  // 1e-6: expm1 vs exp - 1 in float32.
+  EXPECT_TRUE(AllClose(y[0], expected, 1e-6, 1e-6));
+}
+
 OnnxModelBuilder TrainingDropout(float ratio) {
   OnnxModelBuilder b(13);
   b.Input("x", {2, 3}).Output("y");
@@ -345,13 +404,82 @@ TEST(OnnxPools, SymmetricSameUpperImports) {
   EXPECT_EQ(y[0].shape(), (Shape{1, 1, 6, 6}));
 }
 
-TEST(OnnxPools, PaddingPyTorchCannotExpressIsUnimplemented) {
-  EXPECT_THAT(MaxPoolModel({2, 2}, {}, "SAME_UPPER"),
+// The module or function call the single pool of `m` became, and its attributes.
+std::pair<std::string, AttrMap> OnlyCall(const OnnxModel& m) {
+  for (const Node* n : m.model.graph().nodes()) {
+    if (n->kind() == NodeKind::kCallFunction) return {n->target(), n->attrs()};
+    if (n->kind() == NodeKind::kCallModule) {
+      const Module* module = m.model.root().FindModule(n->target());
+      return {std::string(OpName(module->kind())), module->attrs()};
+    }
+  }
+  return {};
+}
+
+TEST(OnnxPools, OddSameTotalAndWidePadsBecomePerSidePads) {
+  // 6 wide, kernel 2, stride 1: SAME_UPPER pads the bottom and right, SAME_LOWER the top and left.
+  SP_ASSERT_OK_AND_ASSIGN(OnnxModel upper, MaxPoolModel({2, 2}, {}, "SAME_UPPER"));
+  EXPECT_EQ(OnlyCall(upper).second.at("pads"), AttrValue(std::vector<int64_t>{0, 0, 1, 1}));
+  SP_ASSERT_OK_AND_ASSIGN(OnnxModel lower, MaxPoolModel({2, 2}, {}, "SAME_LOWER"));
+  EXPECT_EQ(OnlyCall(lower).second.at("pads"), AttrValue(std::vector<int64_t>{1, 1, 0, 0}));
+  Tensor x = Tensor::Zeros({1, 1, 6, 6});
+  for (int64_t i = 0; i < 36; ++i) x.data<float>()[i] = static_cast<float>(i);
+  SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> y, RunModel(lower.model, {x}));
+  EXPECT_EQ(y[0].shape(), (Shape{1, 1, 6, 6}));
+  EXPECT_EQ(y[0].data<float>()[0], 0.0f);  // the window over the top-left pixel and padding
+  EXPECT_EQ(y[0].data<float>()[35], 35.0f);
+  // Pads wider than PyTorch's half kernel: per-side pads too; symmetric ones within it stay
+  // PyTorch's padding.
+  SP_ASSERT_OK_AND_ASSIGN(OnnxModel wide, MaxPoolModel({3, 3}, {2, 2, 2, 2}, ""));
+  EXPECT_EQ(OnlyCall(wide).second.at("pads"), AttrValue(std::vector<int64_t>{2, 2, 2, 2}));
+  SP_ASSERT_OK_AND_ASSIGN(OnnxModel half, MaxPoolModel({3, 3}, {1, 1, 1, 1}, ""));
+  EXPECT_FALSE(OnlyCall(half).second.contains("pads"));
+  EXPECT_EQ(OnlyCall(half).second.at("padding"), AttrValue(std::vector<int64_t>{1, 1}));
+}
+
+TEST(OnnxPools, SameAutoPadNeedsAndGivesStaticShapes) {
+  // The second pool's auto_pad needs the first one's output shape: ceil(7 / 1) = 7, then
+  // ceil(7 / 2) = 4 with a total pad of 1 put at the top/left (SAME_LOWER).
+  OnnxModelBuilder b(12);
+  b.Input("x", {1, 1, 7, 7}).Output("y");
+  onnx::NodeProto& first = b.Node("MaxPool", {"x"}, {"p"});
+  internal::AddIntsAttr(first, "kernel_shape", {2, 2});
+  internal::AddStringAttr(first, "auto_pad", "SAME_UPPER");
+  onnx::NodeProto& second = b.Node("AveragePool", {"p"}, {"y"});
+  internal::AddIntsAttr(second, "kernel_shape", {2, 2});
+  internal::AddIntsAttr(second, "strides", {2, 2});
+  internal::AddStringAttr(second, "auto_pad", "SAME_LOWER");
+  SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> y,
+                          ImportAndRun(b, {Tensor::Full({1, 1, 7, 7}, 1.0f)}));
+  EXPECT_EQ(y[0].shape(), (Shape{1, 1, 4, 4}));
+  EXPECT_THAT(y[0].values<float>(), ::testing::Each(1.0f));  // padding not counted
+}
+
+TEST(OnnxPools, PadsReachingTheWindowExtentAreInvalid) {
+  EXPECT_THAT(MaxPoolModel({3, 3}, {3, 0, 0, 0}, ""),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("node 'pool' (MaxPool)"),
+                             HasSubstr("pads [3, 0, 0, 0] must be below the window's extent "
+                                       "[3, 3]"))));
+}
+
+TEST(OnnxPools, OneDimensionalPoolsAndThreeDimensionalOnesAreUnimplemented) {
+  OnnxModelBuilder b(12);
+  b.Input("x", {1, 2, 5}).Output("y");
+  onnx::NodeProto& n = b.Node("AveragePool", {"x"}, {"y"});
+  internal::AddIntsAttr(n, "kernel_shape", {2});
+  internal::AddStringAttr(n, "auto_pad", "SAME_UPPER");
+  SP_ASSERT_OK_AND_ASSIGN(OnnxModel m, ImportOnnxFromBytes(b.Bytes()));
+  EXPECT_EQ(OnlyCall(m).first, "avg_pool1d");
+  SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> y,
+                          RunModel(m.model, {Values({1, 2, 5}, {1, 2, 3, 4, 5, 0, 2, 0, 2, 6})}));
+  // count_include_pad=0: the last window holds one element.
+  EXPECT_THAT(y[0].values<float>(), ElementsAre(1.5f, 2.5f, 3.5f, 4.5f, 5, 1, 1, 1, 4, 6));
+  EXPECT_THAT(MaxPoolModel({2, 2, 2}, {}, ""),
               StatusIs(absl::StatusCode::kUnimplemented,
-                       AllOf(HasSubstr("node 'pool' (MaxPool)"), HasSubstr("asymmetrically"))));
-  EXPECT_THAT(MaxPoolModel({3, 3}, {2, 2, 2, 2}, ""),
-              StatusIs(absl::StatusCode::kUnimplemented,
-                       HasSubstr("pads [2, 2] exceed half of kernel_shape [3, 3]")));
+                       AllOf(HasSubstr("node 'pool' (MaxPool)"),
+                             HasSubstr("only 1-D and 2-D windows are supported, kernel_shape is "
+                                       "[2, 2, 2]"))));
 }
 
 TEST(OnnxPools, ReadsTheAttributePadOfOpset10BeforeAveragePool) {

@@ -14,6 +14,8 @@
 #include "graph/interpreter.h"
 #include "graph/onnx_import.h"
 #include "ops/linear.h"
+#include "ops/norms.h"
+#include "ops/pooling.h"
 #include "tests/onnx/onnx_fixtures.h"
 #include "tests/testing/golden.h"
 #include "tests/testing/models.h"
@@ -181,6 +183,93 @@ TEST(OnnxExport, EveryActivationInModuleAndFunctionalForm) {
         options.opset = opset;
         ExpectRoundTrip(model, {x}, options);
       }
+    }
+  }
+}
+
+// x -> one call of `kind` (a module "op" or a function call) -> output.
+absl::StatusOr<GraphModule> SingleOpModel(OpKind kind, const AttrMap& attrs, bool functional) {
+  GraphBuilder b(1);
+  if (!functional) b.AddModule("op", kind, attrs);
+  Node* x = b.Input("x");
+  b.Output(functional ? b.Call(kind, x, attrs) : b.Call("op", x));
+  return b.Build();
+}
+
+// ONNX's Selu / HardSigmoid constants other than PyTorch's are attributes and come back.
+TEST(OnnxExport, SeluAndHardsigmoidWithOtherConstantsRoundTrip) {
+  Rng rng(6);
+  const Tensor x = rng.NormalTensor({6, 5}, 0.0f, 3.0f);
+  for (const auto& [kind, attrs] : std::vector<std::pair<OpKind, AttrMap>>{
+           {OpKind::kSelu, {{"alpha", 2.0}, {"scale", 3.0}}},
+           {OpKind::kHardsigmoid, {{"alpha", 0.2}, {"beta", 0.6}}}}) {
+    for (bool functional : {false, true}) {
+      SCOPED_TRACE(absl::StrCat(OpName(kind), functional ? " (functional)" : " (module)"));
+      SP_ASSERT_OK_AND_ASSIGN(GraphModule model, SingleOpModel(kind, attrs, functional));
+      ExpectRoundTrip(model, {x}, {});
+      SP_ASSERT_OK_AND_ASSIGN(std::string bytes, ExportOnnxToBytes(model, {x.shape()}));
+      SP_ASSERT_OK_AND_ASSIGN(OnnxModel back, ImportOnnxFromBytes(bytes));
+      for (const Node* n : back.model.graph().nodes()) {
+        if (n->op() != kind) continue;
+        const AttrMap& got = n->kind() == NodeKind::kCallModule
+                                 ? back.model.root().FindModule(n->target())->attrs()
+                                 : n->attrs();
+        for (const auto& [name, value] : attrs) {
+          // The constants pass through float32 in ONNX.
+          EXPECT_NEAR(std::get<double>(got.at(name)), std::get<double>(value), 1e-7) << name;
+        }
+      }
+    }
+  }
+}
+
+// LayerNorm returning (y, mean, rstd) is LayerNormalization with its three outputs (opset 17).
+TEST(OnnxExport, LayerNormWithStatsRoundTripsAtOpset17) {
+  GraphBuilder b(2);
+  b.AddModule("ln", OpKind::kLayerNorm,
+              LayerNormAttrs{.normalized_shape = {3, 4}, .return_stats = true}.ToAttrs());
+  Node* r = b.Call("ln", b.Input("x"));
+  b.Output({b.GetItem(r, 0), b.GetItem(r, 1), b.GetItem(r, 2)});
+  SP_ASSERT_OK_AND_ASSIGN(GraphModule model, b.Build());
+  Rng rng(7);
+  const Tensor x = rng.NormalTensor({2, 3, 4}, 1.0f, 2.0f);
+  ExpectRoundTrip(model, {x}, {});
+  OnnxExportOptions old;
+  old.opset = 16;
+  EXPECT_THAT(ExportOnnxToBytes(model, {x.shape()}, old),
+              StatusIs(absl::StatusCode::kUnimplemented,
+                       AllOf(HasSubstr("'ln'"), HasSubstr("return_stats=True needs opset 17"))));
+}
+
+// Per-side pads (asymmetric, or wider than PyTorch's half kernel) and 1-D pools.
+TEST(OnnxExport, PoolsWithPerSidePadsAndOneDimPoolsRoundTrip) {
+  Rng rng(8);
+  const Tensor x4 = rng.NormalTensor({2, 3, 7, 6}, 0.0f, 1.0f);
+  const Tensor x3 = rng.NormalTensor({2, 3, 9}, 0.0f, 1.0f);
+  const std::vector<std::tuple<OpKind, AttrMap, Tensor>> cases = {
+      {OpKind::kMaxPool2d,
+       MaxPool2dAttrs{.kernel_size = {2, 3}, .stride = {1, 2}, .pads = {0, 1, 1, 2}}.ToAttrs(), x4},
+      {OpKind::kAvgPool2d,
+       AvgPool2dAttrs{.kernel_size = {3, 3}, .stride = {1, 1}, .pads = {2, 2, 2, 2}}.ToAttrs(), x4},
+      {OpKind::kAvgPool2d,
+       AvgPool2dAttrs{.kernel_size = {2, 2}, .pads = {1, 1, 0, 0}, .count_include_pad = false}
+           .ToAttrs(),
+       x4},
+      {OpKind::kMaxPool1d, Pool1dAttrs{.kernel_size = 2, .stride = 1}.ToAttrs(OpKind::kMaxPool1d),
+       x3},
+      {OpKind::kAvgPool1d,
+       Pool1dAttrs{.kernel_size = 3, .stride = 2, .padding = 1}.ToAttrs(OpKind::kAvgPool1d), x3},
+      {OpKind::kAvgPool1d,
+       Pool1dAttrs{.kernel_size = 3, .pads = {2, 0}, .count_include_pad = false}.ToAttrs(
+           OpKind::kAvgPool1d),
+       x3},
+  };
+  for (const auto& [kind, attrs, x] : cases) {
+    for (bool functional : {false, true}) {
+      SCOPED_TRACE(
+          absl::StrCat(OpName(kind), " ", AttrMapToString(attrs), functional ? " (f)" : ""));
+      SP_ASSERT_OK_AND_ASSIGN(GraphModule model, SingleOpModel(kind, attrs, functional));
+      ExpectRoundTrip(model, {x}, {});
     }
   }
 }

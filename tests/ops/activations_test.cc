@@ -65,6 +65,15 @@ std::vector<ActivationCase> Cases() {
        [](double x) { return x <= -3  ? 0.0
                              : x >= 3 ? 1.0
                                       : x / 6 + 0.5; }},
+      // ONNX's HardSigmoid default (0.2, 0.5) and test_hardsigmoid's (0.5, 0.6).
+      {"Hardsigmoid_0_2_0_5",
+       OpKind::kHardsigmoid,
+       {{"alpha", 0.2}, {"beta", 0.5}},
+       [](double x) { return std::clamp(0.2 * x + 0.5, 0.0, 1.0); }},
+      {"Hardsigmoid_0_5_0_6",
+       OpKind::kHardsigmoid,
+       {{"alpha", 0.5}, {"beta", 0.6}},
+       [](double x) { return std::clamp(0.5 * x + 0.6, 0.0, 1.0); }},
       {"Tanh", OpKind::kTanh, {}, [](double x) { return std::tanh(x); }},
       {"SiLU", OpKind::kSilu, {}, [](double x) { return x * Sigmoid(x); }},
       {"Mish",
@@ -90,6 +99,10 @@ std::vector<ActivationCase> Cases() {
        OpKind::kSelu,
        {},
        [=](double x) { return kSeluScale * (x > 0 ? x : kSeluAlpha * (std::exp(x) - 1)); }},
+      {"SELU_2_3",  // ONNX's test_selu: alpha 2, gamma 3
+       OpKind::kSelu,
+       {{"alpha", 2.0}, {"scale", 3.0}},
+       [](double x) { return 3 * (x > 0 ? x : 2 * (std::exp(x) - 1)); }},
       {"Hardshrink", OpKind::kHardshrink, {}, [](double x) { return std::abs(x) > 0.5 ? x : 0.0; }},
       {"Hardshrink_1",
        OpKind::kHardshrink,

@@ -4,15 +4,18 @@
 #include <optional>
 #include <utility>
 
-#include "gmock/gmock.h"
-#include "gtest/gtest.h"
 #include "core/rng.h"
+#include "gmock/gmock.h"
 #include "graph/builder.h"
 #include "graph/interpreter.h"
-#include "ops/conv2d.h"
 #include "graph/printer.h"
+#include "gtest/gtest.h"
+#include "ops/conv2d.h"
+#include "ops/onednn/region.h"
+#include "ops/pooling.h"
 #include "tests/testing/choice_source.h"
 #include "tests/testing/golden.h"
+#include "tests/testing/op_runner.h"
 #include "tests/testing/random_graph.h"
 #include "tests/testing/status_matchers.h"
 
@@ -79,6 +82,55 @@ TEST(FusedRegion, ConvPaddedInOneDimThenAdd) {
         SP_ASSERT_OK_AND_ASSIGN(auto plain, RunModel(model, in, {.fuse = false}));
         EXPECT_TRUE(::structprune::testing::AllClose(fused[0], plain[0], 1e-5, 1e-6))
             << "kernel " << k << " padding " << pad[0] << "," << pad[1] << " relu " << relu;
+      }
+    }
+  }
+}
+
+// Pools with per-side pads (ONNX's asymmetric and wide padding) between convs: oneDNN's
+// padding_l / padding_r in a region, or the node-by-node kernel where the region refuses.
+TEST(FusedRegion, PoolsWithPerSidePads) {
+  const std::vector<PoolPads> all_pads = {{0, 0, 1, 1}, {1, 1, 0, 0}, {0, 1, 1, 0},
+                                          {2, 2, 2, 2}, {2, 0, 1, 2}, {0, 0, 0, 2}};
+  for (bool is_max : {false, true}) {
+    for (const PoolPads& pads : all_pads) {
+      for (bool ceil_mode : {false, true}) {
+        for (bool include_pad : {false, true}) {
+          if (is_max && include_pad) continue;
+          const AttrMap attrs = is_max ? MaxPool2dAttrs{.kernel_size = {3, 3},
+                                                        .stride = {2, 1},
+                                                        .pads = pads,
+                                                        .ceil_mode = ceil_mode}
+                                             .ToAttrs()
+                                       : AvgPool2dAttrs{.kernel_size = {3, 3},
+                                                        .stride = {2, 1},
+                                                        .pads = pads,
+                                                        .ceil_mode = ceil_mode,
+                                                        .count_include_pad = include_pad}
+                                             .ToAttrs();
+          GraphBuilder b(5);
+          b.AddModule("conv1",
+                      Conv2dAttrs{.in_channels = 2, .out_channels = 3, .kernel_size = {1, 1}});
+          b.AddModule("conv2",
+                      Conv2dAttrs{.in_channels = 3, .out_channels = 2, .kernel_size = {1, 1}});
+          Node* h = b.Call(OpKind::kRelu, b.Call("conv1", b.Input("x")));
+          h = b.Call(is_max ? OpKind::kMaxPool2d : OpKind::kAvgPool2d, h, attrs);
+          b.Output(b.Call("conv2", h));
+          SP_ASSERT_OK_AND_ASSIGN(GraphModule model, b.Build());
+          Rng rng(4);
+          const std::vector<Tensor> in = {rng.UniformTensor({2, 2, 7, 6}, -2, 2)};
+          SP_ASSERT_OK_AND_ASSIGN(auto fused, RunModel(model, in, {.fuse = true}));
+          SP_ASSERT_OK_AND_ASSIGN(auto plain, RunModel(model, in, {.fuse = false}));
+          // The region takes the pool unless counting padding would differ from oneDNN's.
+          const OpCall call = ::structprune::testing::MakeOpCall(
+              is_max ? OpKind::kMaxPool2d : OpKind::kAvgPool2d, attrs, nullptr,
+              {::structprune::testing::TensorValue(Tensor::Zeros({2, 3, 7, 6}))});
+          SP_ASSERT_OK_AND_ASSIGN(ValueInfo out, FindOpDef(call.kind)->infer(call));
+          if (!ceil_mode || !include_pad) EXPECT_TRUE(internal::RegionSupports(call, out.shape));
+          // 1e-5: oneDNN sums the window in another order.
+          EXPECT_TRUE(::structprune::testing::AllClose(fused[0], plain[0], 1e-5, 1e-6))
+              << AttrMapToString(attrs);
+        }
       }
     }
   }

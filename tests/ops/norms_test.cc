@@ -147,6 +147,53 @@ TEST(LayerNorm, FunctionalTakesOptionalWeightAndBiasInputs) {
                         std::vector<float>{10 - 2 * n, 20 + 3 * n, 10 + 2 * n, 20 - 3 * n}));
 }
 
+// Goldens: torch.native_layer_norm(x, normalized_shape, None, None, 1e-5) (PyTorch 1.13).
+TEST(LayerNorm, ReturnStatsGivesMeanAndRstdWithNormalizedDimsKeptAsOne) {
+  const Tensor x = FromValues({2, 2, 2}, {1, 2, 4, 7, 0, -1, 3, 3});
+  SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> out, RunOp(OpKind::kLayerNorm,
+                                                         LayerNormAttrs{.normalized_shape = {2, 2},
+                                                                        .elementwise_affine = false,
+                                                                        .return_stats = true}
+                                                             .ToAttrs(),
+                                                         nullptr, {x}));
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[1].shape(), (Shape{2, 1, 1}));
+  EXPECT_EQ(out[2].shape(), (Shape{2, 1, 1}));
+  // 1e-6: float32 rounding of values computed in double.
+  EXPECT_THAT(out[0].values<float>(),
+              Pointwise(FloatNear(1e-6f),
+                        std::vector<float>{-1.0910884f, -0.6546530f, 0.2182177f, 1.5275239f,
+                                           -0.7001389f, -1.2602501f, 0.9801946f, 0.9801946f}));
+  EXPECT_THAT(out[1].values<float>(), ElementsAre(3.5f, 1.25f));
+  EXPECT_THAT(out[2].values<float>(),
+              Pointwise(FloatNear(1e-6f), std::vector<float>{0.4364354f, 0.5601112f}));
+  // Over the last dim only: [2, 2, 1]; a constant row has rstd 1 / sqrt(eps).
+  SP_ASSERT_OK_AND_ASSIGN(
+      std::vector<Tensor> last,
+      RunOp(OpKind::kLayerNorm, {{"normalized_shape", int64_t{2}}, {"return_stats", true}}, nullptr,
+            {x}));
+  EXPECT_EQ(last[1].shape(), (Shape{2, 2, 1}));
+  EXPECT_THAT(last[1].values<float>(), ElementsAre(1.5f, 5.5f, -0.5f, 3.0f));
+  // 1e-3 relative: 1 / sqrt(eps) = 316.2278 in float32.
+  EXPECT_THAT(
+      last[2].values<float>(),
+      Pointwise(FloatNear(1e-3f), std::vector<float>{1.99996f, 0.666665f, 1.99996f, 316.2278f}));
+  SP_ASSERT_OK_AND_ASSIGN(
+      ValueInfo info,
+      InferOp(OpKind::kLayerNorm, {{"normalized_shape", int64_t{2}}, {"return_stats", true}},
+              nullptr, {TensorValue(x)}));
+  EXPECT_EQ(info.ToString(), ValueInfo::Tuple({ValueInfo::Of({2, 2, 2}), ValueInfo::Of({2, 2, 1}),
+                                               ValueInfo::Of({2, 2, 1})})
+                                 .ToString());
+}
+
+TEST(LayerNorm, ReturnStatsIsWrittenOnlyWhenSet) {
+  const LayerNormAttrs plain{.normalized_shape = {4}};
+  EXPECT_FALSE(plain.ToAttrs().contains("return_stats"));
+  const LayerNormAttrs with_stats{.normalized_shape = {4}, .return_stats = true};
+  EXPECT_EQ(with_stats.ToAttrs().at("return_stats"), AttrValue(true));
+}
+
 TEST(LayerNormErrors, InputMustEndWithNormalizedShape) {
   EXPECT_THAT(InferOp(OpKind::kLayerNorm, {{"normalized_shape", int64_t{4}}}, nullptr,
                       {TensorValue(Tensor::Zeros({2, 3}))}),

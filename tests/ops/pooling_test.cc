@@ -264,6 +264,92 @@ TEST(AdaptiveAvgPool2d, OutputLargerThanInputRepeatsElements) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Per-side pads (ONNX's asymmetric and wide padding) and the 1-D pools. Goldens from PyTorch
+// 1.13: F.pad (-inf for max, zeros for avg) then an unpadded pool; count_include_pad=False as
+// avg_pool2d(padded x) / avg_pool2d(padded ones).
+
+// 4 x 5 ramp, kernel 2, stride 1, pads {top 0, left 0, bottom 1, right 1} (auto_pad SAME_UPPER).
+TEST(MaxPool2d, PerSidePadsPadOnlyTheEnd) {
+  SP_ASSERT_OK_AND_ASSIGN(
+      std::vector<Tensor> out,
+      RunOp(OpKind::kMaxPool2d,
+            MaxPool2dAttrs{.kernel_size = {2, 2}, .stride = {1, 1}, .pads = {0, 0, 1, 1}}.ToAttrs(),
+            nullptr, {Ramp({1, 1, 4, 5})}));
+  EXPECT_EQ(out[0].shape(), (Shape{1, 1, 4, 5}));
+  EXPECT_THAT(out[0].values<float>(), ElementsAre(6, 7, 8, 9, 9, 11, 12, 13, 14, 14, 16, 17, 18, 19,
+                                                  19, 16, 17, 18, 19, 19));
+}
+
+// Same input, pads {1, 1, 0, 0} (SAME_LOWER), padding not counted.
+TEST(AvgPool2d, PerSidePadsWithoutCountIncludePadAverageTheInside) {
+  SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> out, RunOp(OpKind::kAvgPool2d,
+                                                         AvgPool2dAttrs{.kernel_size = {2, 2},
+                                                                        .stride = {1, 1},
+                                                                        .pads = {1, 1, 0, 0},
+                                                                        .count_include_pad = false}
+                                                             .ToAttrs(),
+                                                         nullptr, {Ramp({1, 1, 4, 5})}));
+  EXPECT_EQ(out[0].shape(), (Shape{1, 1, 4, 5}));
+  const std::vector<float> expected = {0.0, 0.5, 1.5, 2.5,  3.5,  2.5,  3.0,  4.0,  5.0,  6.0,
+                                       7.5, 8.0, 9.0, 10.0, 11.0, 12.5, 13.0, 14.0, 15.0, 16.0};
+  // 1e-6: float32 sums and division.
+  EXPECT_THAT(out[0].values<float>(), Pointwise(FloatNear(1e-6), expected));
+}
+
+// 3 x 3 ramp, kernel 3, pads 2 on every side (more than PyTorch's half kernel).
+TEST(AvgPool2d, PadsUpToTheKernelExtentCountThePadding) {
+  SP_ASSERT_OK_AND_ASSIGN(
+      std::vector<Tensor> out,
+      RunOp(OpKind::kAvgPool2d,
+            AvgPool2dAttrs{.kernel_size = {3, 3}, .stride = {1, 1}, .pads = {2, 2, 2, 2}}.ToAttrs(),
+            nullptr, {Ramp({1, 1, 3, 3})}));
+  EXPECT_EQ(out[0].shape(), (Shape{1, 1, 5, 5}));
+  const std::vector<float> expected = {0.0,       0.1111111, 0.3333333, 0.3333333, 0.2222222,
+                                       0.3333333, 0.8888889, 1.6666666, 1.3333334, 0.7777778,
+                                       1.0,       2.3333333, 4.0,       3.0,       1.6666666,
+                                       1.0,       2.2222223, 3.6666667, 2.6666667, 1.4444444,
+                                       0.6666667, 1.4444444, 2.3333333, 1.6666666, 0.8888889};
+  // 1e-6: float32 sums and division.
+  EXPECT_THAT(out[0].values<float>(), Pointwise(FloatNear(1e-6), expected));
+  SP_ASSERT_OK_AND_ASSIGN(
+      std::vector<Tensor> max,
+      RunOp(OpKind::kMaxPool2d,
+            MaxPool2dAttrs{.kernel_size = {3, 3}, .stride = {1, 1}, .pads = {2, 2, 2, 2}}.ToAttrs(),
+            nullptr, {Ramp({1, 1, 3, 3})}));
+  EXPECT_THAT(max[0].values<float>(), ElementsAre(0, 1, 2, 2, 2, 3, 4, 5, 5, 5, 6, 7, 8, 8, 8, 6, 7,
+                                                  8, 8, 8, 6, 7, 8, 8, 8));
+}
+
+TEST(Pool1d, MaxAndAverageAlongTheLastDim) {
+  const Tensor x = *Tensor::FromVector({1, 1, 5}, {1, 3, -2, 5, 4});
+  SP_ASSERT_OK_AND_ASSIGN(
+      std::vector<Tensor> max,
+      RunOp(OpKind::kMaxPool1d,
+            Pool1dAttrs{.kernel_size = 2, .stride = 1}.ToAttrs(OpKind::kMaxPool1d), nullptr, {x}));
+  EXPECT_EQ(max[0].shape(), (Shape{1, 1, 4}));
+  EXPECT_THAT(max[0].values<float>(), ElementsAre(3, 3, 5, 5));
+  const Pool1dAttrs avg{.kernel_size = 3, .stride = 2, .padding = 1};
+  SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> incl,
+                          RunOp(OpKind::kAvgPool1d, avg.ToAttrs(OpKind::kAvgPool1d), nullptr, {x}));
+  // 1e-6: float32 division.
+  EXPECT_THAT(incl[0].values<float>(), Pointwise(FloatNear(1e-6), {4.0f / 3, 2.0f, 3.0f}));
+  Pool1dAttrs excl_attrs = avg;
+  excl_attrs.count_include_pad = false;
+  SP_ASSERT_OK_AND_ASSIGN(
+      std::vector<Tensor> excl,
+      RunOp(OpKind::kAvgPool1d, excl_attrs.ToAttrs(OpKind::kAvgPool1d), nullptr, {x}));
+  EXPECT_THAT(excl[0].values<float>(), Pointwise(FloatNear(1e-6), {2.0f, 2.0f, 4.5f}));
+  // Unbatched [C, L] and per-side pads {left 1, right 0}.
+  SP_ASSERT_OK_AND_ASSIGN(
+      std::vector<Tensor> lower,
+      RunOp(OpKind::kMaxPool1d,
+            Pool1dAttrs{.kernel_size = 2, .stride = 1, .pads = {1, 0}}.ToAttrs(OpKind::kMaxPool1d),
+            nullptr, {*x.Reshape({1, 5})}));
+  EXPECT_EQ(lower[0].shape(), (Shape{1, 5}));
+  EXPECT_THAT(lower[0].values<float>(), ElementsAre(1, 3, 3, 5, 5));
+}
+
+// ---------------------------------------------------------------------------------------------
 // Attributes
 
 TEST(PoolingAttrs, ToAttrsUsesPyTorchNames) {
@@ -273,6 +359,7 @@ TEST(PoolingAttrs, ToAttrsUsesPyTorchNames) {
   EXPECT_EQ(max.at("dilation"), AttrValue(std::vector<int64_t>{1, 1}));
   EXPECT_EQ(max.at("ceil_mode"), AttrValue(false));
   EXPECT_FALSE((MaxPool2dAttrs{.kernel_size = {2, 2}}.ToAttrs().contains("stride")));
+  EXPECT_FALSE(max.contains("pads"));  // written only when set
   const AttrMap avg = AvgPool2dAttrs{.kernel_size = {2, 2}}.ToAttrs();
   EXPECT_EQ(avg.at("count_include_pad"), AttrValue(true));
   EXPECT_FALSE(avg.contains("divisor_override"));
@@ -316,6 +403,52 @@ TEST(PoolingErrors, PaddingAtMostHalfTheKernel) {
               {1, 1, 9, 9}),
       StatusIs(absl::StatusCode::kInvalidArgument,
                ::testing::HasSubstr("padding [2, 2] and kernel_size [3, 3]")));
+}
+
+TEST(PoolingErrors, PerSidePadsBelowTheWindowExtent) {
+  EXPECT_THAT(InferOn(OpKind::kMaxPool2d,
+                      {{"kernel_size", int64_t{3}}, {"pads", std::vector<int64_t>{0, 3, 0, 0}}},
+                      {1, 1, 6, 6}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "MaxPool2d 'node': pads [0, 3, 0, 0] must be non-negative and below the "
+                       "window's extent [3, 3]"));
+  EXPECT_THAT(
+      InferOn(OpKind::kAvgPool1d,
+              {{"kernel_size", int64_t{2}}, {"pads", std::vector<int64_t>{-1, 0}}}, {1, 1, 6}),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               "AvgPool1d 'node': pads [-1, 0] must be non-negative and below the "
+               "window's extent 2"));
+  EXPECT_THAT(InferOn(OpKind::kAvgPool2d,
+                      {{"kernel_size", int64_t{3}},
+                       {"padding", int64_t{1}},
+                       {"pads", std::vector<int64_t>{1, 1, 0, 0}}},
+                      {1, 1, 6, 6}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "AvgPool2d 'node': give padding or pads, not both"));
+  EXPECT_THAT(
+      InferOn(OpKind::kAvgPool2d,
+              {{"kernel_size", int64_t{3}}, {"pads", std::vector<int64_t>{1, 1}}}, {1, 1, 6, 6}),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               "AvgPool2d 'node': pads must be [top, left, bottom, right], got 2 values"));
+}
+
+TEST(PoolingErrors, Pool1dInputAndWindow) {
+  EXPECT_THAT(InferOn(OpKind::kMaxPool1d, {{"kernel_size", int64_t{2}}}, {1, 1, 4, 4}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "MaxPool1d 'node': input must be 2-D or 3-D [N, C, L] with non-zero C and "
+                       "L, got [1, 1, 4, 4]"));
+  EXPECT_THAT(InferOn(OpKind::kMaxPool1d, {{"kernel_size", std::vector<int64_t>{2, 2}}}, {1, 4}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "MaxPool1d 'node': attribute 'kernel_size' must be an int or a list of 1 "
+                       "int, got [2, 2]"));
+  EXPECT_THAT(
+      InferOn(OpKind::kAvgPool1d, {{"kernel_size", int64_t{2}}, {"padding", int64_t{2}}}, {1, 4}),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               "AvgPool1d 'node': pad should be at most half of kernel size, but got "
+               "padding 2 and kernel_size 2"));
+  EXPECT_THAT(InferOn(OpKind::kAvgPool1d, {{"kernel_size", int64_t{5}}}, {1, 4}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "AvgPool1d 'node': output size 0 is too small for input [1, 4]"));
 }
 
 TEST(PoolingErrors, OutputTooSmall) {

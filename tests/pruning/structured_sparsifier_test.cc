@@ -19,6 +19,7 @@
 #include "ops/conv2d.h"
 #include "ops/linear.h"
 #include "ops/norms.h"
+#include "ops/pooling.h"
 #include "pruning/parametrization.h"
 #include "pruning/verify.h"
 #include "tests/testing/models.h"
@@ -871,6 +872,44 @@ TEST(UpstreamScenario, ConvPoolConv) {
                          {"conv2d2.weight", S({c2, c1, 3, 3})},
                          {"conv2d3.weight", S({13, c2, 3, 3})},
                          {"conv2d3.bias", S({13})}});
+  }
+}
+
+// conv1 (2->4, bias) -> sigmoid -> AvgPool2d(2, stride 1, pads {0, 0, 1, 1}) -> conv2 (4->3):
+// a pruned channel is the constant sigmoid(0) = 0.5. Counting the bottom/right padding makes
+// the border windows differ, so the channel is kept; without counting it folds exactly.
+TEST(StructuredSparsifier, AvgPoolWithPerSidePadsKeepsChannelsOnlyWhenCountingPadding) {
+  for (bool include_pad : {true, false}) {
+    SCOPED_TRACE(include_pad ? "count_include_pad" : "padding not counted");
+    GraphBuilder b(9);
+    b.AddModule("conv1", Conv2dAttrs{.in_channels = 2, .out_channels = 4, .kernel_size = {3, 3}});
+    b.AddModule("pool", OpKind::kAvgPool2d,
+                AvgPool2dAttrs{.kernel_size = {2, 2},
+                               .stride = {1, 1},
+                               .pads = {0, 0, 1, 1},
+                               .count_include_pad = include_pad}
+                    .ToAttrs());
+    b.AddModule("conv2", Conv2dAttrs{.in_channels = 4, .out_channels = 3, .kernel_size = {1, 1}});
+    b.Output(
+        b.Call("conv2", b.Call("pool", b.Call(OpKind::kSigmoid, b.Call("conv1", b.Input("x"))))));
+    SP_ASSERT_OK_AND_ASSIGN(GraphModule model, b.Build());
+    KeepMasksPruner pruner({{kPruneBias, true}});
+    SP_ASSERT_OK_AND_ASSIGN(PruneRun run,
+                            PrepareMaskPruneVerify(pruner, model,
+                                                   {.config = ConfigFor({"conv1.weight"}),
+                                                    .pruned = {{"conv1.weight", {1}}},
+                                                    .input_shapes = {{2, 2, 7, 6}}}));
+    EXPECT_TRUE(run.verify.equivalent) << run.verify.ToString();
+    ASSERT_EQ(run.report.layers.size(), 1u);
+    if (include_pad) {
+      EXPECT_THAT(run.report.layers[0].channels_kept_for_exactness, ElementsAre(1));
+      EXPECT_EQ(run.report.layers[0].kept_reason,
+                "'pool' averages over zero padding (or a divisor override)");
+      EXPECT_EQ(ParamShape(model, "conv2.weight"), "[3, 4, 1, 1]");
+    } else {
+      EXPECT_THAT(run.report.layers[0].channels_pruned, ElementsAre(1));
+      EXPECT_EQ(ParamShape(model, "conv2.weight"), "[3, 3, 1, 1]");
+    }
   }
 }
 

@@ -185,6 +185,13 @@ expect 0 "prune lstm --verify" "$BIN" prune "$LSTM" -o "$TMP/lstm_pruned.onnx" -
 check "prune lstm: half the hidden units" test "$(zeros_in_mask "$TMP/lstm_masks.json" lstm.weight_ih_l0)" -eq 4
 expect 0 "run the pruned lstm" "$BIN" run "$TMP/lstm_pruned.onnx" --input "$DATA/lstm_input_0.pb" --output-dir "$TMP/lstm_run"
 
+# Pools padded on one side (auto_pad SAME_UPPER / SAME_LOWER): channels pass through them.
+ASYM=$DATA/asympool.onnx
+expect 0 "prune asympool --sparsity 0.5 --verify" "$BIN" prune "$ASYM" -o "$TMP/asym.onnx" \
+  --sparsity 0.5 --verify --masks-out "$TMP/asym_masks.json"
+check "prune asympool: half of conv1's channels" test "$(zeros_in_mask "$TMP/asym_masks.json" conv1.weight)" -eq 4
+expect 0 "run the pruned asympool" "$BIN" run "$TMP/asym.onnx" --input "$DATA/asympool_input_0.pb" --output-dir "$TMP/asym_run"
+
 # Exactness: with prune_bias false a pruned conv1 channel is relu(bias) > 0 entering a
 # zero-padded conv; exact mode keeps it (report says why), approximate mode removes it.
 expect 0 "prune padconv --verify" "$BIN" prune "$PAD" -o "$TMP/pad.onnx" --verify
@@ -254,14 +261,14 @@ expect 2 "unwritable output" "$BIN" prune "$MLP" -o "$TMP/no/such/dir/out.onnx"
 expect 2 "unwritable report" "$BIN" prune "$MLP" -o "$TMP/x.onnx" --report "$TMP/no/such/dir/r.json"
 
 # ---- run --------------------------------------------------------------------------------
-for model in mlp convnet lstm padconv; do
+for model in mlp convnet lstm padconv asympool; do
   expect 0 "run $model" "$BIN" run "$DATA/$model.onnx" --input "$DATA/${model}_input_0.pb" --output-dir "$TMP/run_$model"
   check "run $model: output_0.pb like PyTorch's" test "$(stat -c %s "$TMP/run_$model/output_0.pb")" -eq \
     "$(stat -c %s "$DATA/${model}_output_0.pb")"
 done
 # With Python's onnx and numpy at hand, compare the values too (CI may lack them).
 if python3 -c 'import onnx, numpy' 2>/dev/null; then
-  for model in mlp convnet lstm padconv; do
+  for model in mlp convnet lstm padconv asympool; do
     check "run $model: values match PyTorch" python3 -c '
 import sys, numpy as np, onnx, onnx.numpy_helper as h
 a = h.to_array(onnx.load_tensor(sys.argv[1])); b = h.to_array(onnx.load_tensor(sys.argv[2]))

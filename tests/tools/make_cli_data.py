@@ -13,6 +13,10 @@ Writes tests/tools/data/ (replacing it):
   convnet.onnx      conv-BN-ReLU stem, a residual block (two conv-BN, add, ReLU), a depthwise
                     conv, global average pool, flatten, Linear; BatchNorm kept (PRESERVE)
   lstm.onnx         LSTM(6, 8) -> [0] -> Linear(8, 3), sequence 5, batch 1
+  asympool.onnx     Conv(3, 8, 3, pad 1) -> Relu -> MaxPool(2, stride 1, auto_pad SAME_UPPER) ->
+                    Conv(8, 8, 3) -> Relu -> AveragePool(2, stride 2, auto_pad SAME_LOWER) ->
+                    Conv(8, 4, 1): pools padded on one side only, which PyTorch cannot export
+                    (written with onnx.helper; PyTorch computes the output with F.pad)
   padconv.onnx      Conv(3, 8, 3) with positive biases -> ReLU -> Conv(8, 4, 3, padding=1):
                     with prune_bias false a pruned channel is the constant relu(bias) > 0
                     entering a zero-padded conv, so exact pruning keeps it and approximate
@@ -94,6 +98,57 @@ class PadConv(nn.Module):
         return self.conv2(self.act(self.conv1(x)))
 
 
+class AsymPool(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 8, 3, padding=1)
+        self.conv2 = nn.Conv2d(8, 8, 3)
+        self.conv3 = nn.Conv2d(8, 4, 1)
+
+    def forward(self, x):
+        import torch.nn.functional as F
+        x = torch.relu(self.conv1(x))
+        # MaxPool SAME_UPPER, kernel 2, stride 1: one pixel of -inf padding at the bottom/right.
+        x = F.max_pool2d(F.pad(x, (0, 1, 0, 1), value=float("-inf")), 2, 1)
+        x = torch.relu(self.conv2(x))
+        # AveragePool SAME_LOWER, kernel 2, stride 2 on 7x7 (from a 9x9 input): one pixel at
+        # the top/left, not counted (count_include_pad=0).
+        ones = F.pad(torch.ones_like(x), (1, 0, 1, 0))
+        x = F.avg_pool2d(F.pad(x, (1, 0, 1, 0)), 2, 2) / F.avg_pool2d(ones, 2, 2)
+        return self.conv3(x)
+
+
+def export_asym_pool(model, x):
+    from onnx import helper, TensorProto
+    model.eval()
+    inits = [onnx.numpy_helper.from_array(t.detach().numpy(), name=n)
+             for n, t in model.state_dict().items()]
+    def conv(name, x_in, out, pad):
+        return helper.make_node("Conv", [x_in, f"{name}.weight", f"{name}.bias"], [out],
+                                name=f"/{name}/Conv", pads=[pad] * 4)
+    nodes = [
+        conv("conv1", "x", "c1", 1),
+        helper.make_node("Relu", ["c1"], ["r1"], name="/relu1/Relu"),
+        helper.make_node("MaxPool", ["r1"], ["p1"], name="/pool1/MaxPool", kernel_shape=[2, 2],
+                         auto_pad="SAME_UPPER"),
+        conv("conv2", "p1", "c2", 0),
+        helper.make_node("Relu", ["c2"], ["r2"], name="/relu2/Relu"),
+        helper.make_node("AveragePool", ["r2"], ["p2"], name="/pool2/AveragePool",
+                         kernel_shape=[2, 2], strides=[2, 2], auto_pad="SAME_LOWER"),
+        conv("conv3", "p2", "y", 0),
+    ]
+    with torch.no_grad():
+        y = model(x)
+    graph = helper.make_graph(
+        nodes, "asympool", [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(x.shape))],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, list(y.shape))], inits)
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    onnx.checker.check_model(proto)
+    (OUT / "asympool.onnx").write_bytes(proto.SerializeToString())
+    save_tensor(x, OUT / "asympool_input_0.pb", "x")
+    save_tensor(y, OUT / "asympool_output_0.pb", "y")
+
+
 def save_tensor(t, path, name):
     proto = onnx.numpy_helper.from_array(t.detach().to(torch.float32).contiguous().numpy(), name=name)
     path.write_bytes(proto.SerializeToString())
@@ -143,6 +198,7 @@ def main():
            do_constant_folding=False)
     export("lstm", Lstm(), torch.randn(5, 1, 6))
     export("padconv", PadConv(), torch.randn(1, 3, 8, 8))
+    export_asym_pool(AsymPool(), torch.randn(1, 3, 9, 9))
     for p in sorted(OUT.iterdir()):
         print(p.name, p.stat().st_size)
 

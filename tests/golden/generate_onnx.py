@@ -352,38 +352,32 @@ def bad_models():
     torch.onnx.export(Sin().eval(), torch.randn(2, 3), buf, opset_version=13)
     (bad_dir / "unsupported_op.onnx").write_bytes(buf.getvalue())
 
-    w = np.ones((2, 1, 3, 3), np.float32)
-    node = onnx.helper.make_node("Conv", ["x", "conv.weight"], ["y"], name="/conv/Conv",
-                                 kernel_shape=[3, 3], pads=[1, 1, 0, 0])
-    graph = onnx.helper.make_graph(
-        [node], "asymmetric",
-        [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 1, 5, 5])],
-        [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1, 2, 4, 4])],
-        [onnx.numpy_helper.from_array(w, "conv.weight")])
-    model = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 13)])
-    onnx.checker.check_model(model)
-    (bad_dir / "conv_asymmetric_pads.onnx").write_bytes(model.SerializeToString())
+    def one_node(name, node, inputs, output, initializers=(), opset=13, graph_name=None):
+        """bad/<name>.onnx, a model of `node` alone; inputs: {name: dims}, output: (name, dims)."""
+        graph = onnx.helper.make_graph(
+            [node], graph_name or name,
+            [onnx.helper.make_tensor_value_info(n, onnx.TensorProto.FLOAT, d)
+             for n, d in inputs.items()],
+            [onnx.helper.make_tensor_value_info(output[0], onnx.TensorProto.FLOAT, output[1])],
+            list(initializers))
+        model = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", opset)])
+        onnx.checker.check_model(model)
+        (bad_dir / (name + ".onnx")).write_bytes(model.SerializeToString())
 
+    w = np.ones((2, 1, 3, 3), np.float32)
+    one_node("conv_asymmetric_pads",
+             onnx.helper.make_node("Conv", ["x", "conv.weight"], ["y"], name="/conv/Conv",
+                                   kernel_shape=[3, 3], pads=[1, 1, 0, 0]),
+             {"x": [1, 1, 5, 5]}, ("y", [1, 2, 4, 4]),
+             [onnx.numpy_helper.from_array(w, "conv.weight")], graph_name="asymmetric")
     # A Reshape whose constant target does not hold the input's 24 elements, and a MatMul whose
     # inner dims differ (the checker does not infer shapes, so both pass it).
-    node = onnx.helper.make_node("Reshape", ["x", "target"], ["y"], name="/Reshape")
-    graph = onnx.helper.make_graph(
-        [node], "reshape_does_not_fit",
-        [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [2, 3, 4])],
-        [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [5, 5])],
-        [onnx.numpy_helper.from_array(np.array([5, 5], np.int64), "target")])
-    model = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 14)])
-    onnx.checker.check_model(model)
-    (bad_dir / "reshape_does_not_fit.onnx").write_bytes(model.SerializeToString())
-    node = onnx.helper.make_node("MatMul", ["a", "b"], ["c"], name="/MatMul")
-    graph = onnx.helper.make_graph(
-        [node], "matmul_inner_dims",
-        [onnx.helper.make_tensor_value_info("a", onnx.TensorProto.FLOAT, [2, 2, 3]),
-         onnx.helper.make_tensor_value_info("b", onnx.TensorProto.FLOAT, [2, 4, 5])],
-        [onnx.helper.make_tensor_value_info("c", onnx.TensorProto.FLOAT, [2, 2, 5])])
-    model = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 13)])
-    onnx.checker.check_model(model)
-    (bad_dir / "matmul_inner_dims.onnx").write_bytes(model.SerializeToString())
+    one_node("reshape_does_not_fit",
+             onnx.helper.make_node("Reshape", ["x", "target"], ["y"], name="/Reshape"),
+             {"x": [2, 3, 4]}, ("y", [5, 5]),
+             [onnx.numpy_helper.from_array(np.array([5, 5], np.int64), "target")], opset=14)
+    one_node("matmul_inner_dims", onnx.helper.make_node("MatMul", ["a", "b"], ["c"], name="/MatMul"),
+             {"a": [2, 2, 3], "b": [2, 4, 5]}, ("c", [2, 2, 5]))
 
 
 def main():

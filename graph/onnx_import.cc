@@ -352,16 +352,18 @@ absl::StatusOr<OnnxModel> Importer::Build() {
     result.input_shapes.push_back(shape ? *shape : Shape{});
     result.input_dim_params.push_back(internal::DimParamsOf(in));
   }
-  // Constant operands: one get_attr per ONNX value, reading a buffer of the root module named
-  // after it (sanitized; "_1", "_2", .. appended on a clash with a module or another buffer).
+  // Constant operands: one get_attr per ONNX value and tensor (a matcher may reshape or scale
+  // the value), reading a buffer of the root module named after it (sanitized; "_1", "_2", ..
+  // appended on a clash with a module or another buffer).
   std::set<std::string> root_names;
   for (const std::string& fqn : fqn_) {
     if (!fqn.empty()) root_names.insert(fqn.substr(0, fqn.find('.')));
   }
-  absl::flat_hash_map<std::string, Node*> constants;
+  std::vector<std::pair<const internal::ImportTensor*, Node*>> constants;
   auto constant_node = [&](const internal::ImportTensor& t) -> Node* {
-    auto it = constants.find(t.onnx_name);
-    if (it != constants.end()) return it->second;
+    for (const auto& [seen, node] : constants) {
+      if (seen->onnx_name == t.onnx_name && seen->value.Equals(t.value)) return node;
+    }
     const std::string base = internal::SanitizeModuleName(t.onnx_name);
     std::string name = base;
     for (int suffix = 1; root_names.contains(name); ++suffix) {
@@ -369,8 +371,9 @@ absl::StatusOr<OnnxModel> Importer::Build() {
     }
     root_names.insert(name);
     b.root().SetBuffer(name, t.value);
-    result.tensor_fqns[t.onnx_name] = name;
-    return constants[t.onnx_name] = b.GetAttr(name);
+    result.tensor_fqns.try_emplace(t.onnx_name, name);  // the first tensor made of it
+    constants.push_back({&t, b.GetAttr(name)});
+    return constants.back().second;
   };
   // call(x) or call(x, constant).
   auto apply = [&](const ImportOp& op, const internal::ImportCall& call, Node* x) -> Node* {

@@ -679,6 +679,25 @@ TEST(OnnxPRelu, SlopeNotPerChannelBroadcastsElementWise) {
   ExpectExportRoundTrip(m, {x});
 }
 
+TEST(OnnxPRelu, ASlopeAlsoReadElsewhereKeepsItsShapeThere) {
+  // PRelu reads slope [3] as [1, 1, 3]; the Add reads the same initializer as [3].
+  OnnxModelBuilder b(16);
+  b.Input("x", {1, 2, 3}).Initializer("slope", Values({3}, {0.1f, 0.2f, 0.3f})).Output("y");
+  b.Node("PRelu", {"x", "slope"}, {"p"});
+  b.Node("Add", {"p", "slope"}, {"y"});
+  SP_ASSERT_OK_AND_ASSIGN(OnnxModel m, ImportOnnxFromBytes(b.Bytes()));
+  EXPECT_THAT(Functions(m), ElementsAre("prelu", "add"));
+  const Tensor* reshaped = m.model.root().buffer("slope");
+  const Tensor* original = m.model.root().buffer("slope_1");
+  ASSERT_NE(reshaped, nullptr);
+  ASSERT_NE(original, nullptr);
+  EXPECT_EQ(reshaped->shape(), (Shape{1, 1, 3}));
+  EXPECT_EQ(original->shape(), (Shape{3}));
+  const Tensor x = Values({1, 2, 3}, {-1, 2, -3, 4, -5, -6});
+  SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> y, RunModel(m.model, {x}));
+  EXPECT_TRUE(AllClose(y[0], Values({1, 2, 3}, {0, 2.2f, -0.6f, 4.1f, -0.8f, -1.5f}), 1e-6, 1e-6));
+}
+
 TEST(OnnxAdd, ConstantOperandIsReadWithGetAttr) {
   OnnxModelBuilder b(13);
   b.Input("x", {2, 2}).Initializer("c", Values({2}, {10, 20})).Output("y");

@@ -33,6 +33,12 @@ int64_t Flops(const Node& node, const Module* module, const Interpreter& plan) {
     }
     return flops;
   }
+  if (node.op() == OpKind::kMatmul && node.args().size() == 2) {
+    // Every output element is one dot product over the inner dim (the input's last).
+    const ValueInfo* a = plan.InfoOf(node.args()[0]->name());
+    const int64_t inner = a != nullptr && !a->shape.empty() ? a->shape.back() : 0;
+    return 2 * NumElements(out->shape) * inner;
+  }
   return CountElements(*out);
 }
 

@@ -1,5 +1,5 @@
 // Per-layer statistics of a model for given input shapes: output shape, parameters and
-// FLOPs (2 per multiply-add for Linear/Conv2d/LSTM, one per output element elsewhere).
+// FLOPs (2 per multiply-add for Linear/Conv2d/LSTM/matmul, one per output element elsewhere).
 #ifndef STRUCTPRUNE_GRAPH_MODEL_STATS_H_
 #define STRUCTPRUNE_GRAPH_MODEL_STATS_H_
 

@@ -78,10 +78,19 @@ bool Importer::Claim(ImportOp op) {
   return true;
 }
 
+// The entry of op.constants named `value`; nullptr for a graph value.
+const internal::ImportTensor* ConstantOperand(const ImportOp& op, const std::string& value) {
+  for (const internal::ImportTensor& t : op.constants) {
+    if (t.onnx_name == value) return &t;
+  }
+  return nullptr;
+}
+
 absl::Status Importer::Activate(int op_index) {
   active_[op_index] = true;
   const ImportOp& op = ops_[op_index];
   for (const std::string& v : op.inputs) {
+    if (!v.empty() && ConstantOperand(op, v) != nullptr) continue;  // read with get_attr
     if (v.empty()) {
       return absl::InvalidArgumentError(absl::StrCat(internal::NodeLabel(g_.node(op.nodes.front())),
                                                      ": a required input is missing"));
@@ -343,11 +352,49 @@ absl::StatusOr<OnnxModel> Importer::Build() {
     result.input_shapes.push_back(shape ? *shape : Shape{});
     result.input_dim_params.push_back(internal::DimParamsOf(in));
   }
+  // Constant operands: one get_attr per ONNX value and tensor (a matcher may reshape or scale
+  // the value), reading a buffer of the root module named after it (sanitized; "_1", "_2", ..
+  // appended on a clash with a module or another buffer).
+  std::set<std::string> root_names;
+  for (const std::string& fqn : fqn_) {
+    if (!fqn.empty()) root_names.insert(fqn.substr(0, fqn.find('.')));
+  }
+  std::vector<std::pair<const internal::ImportTensor*, Node*>> constants;
+  auto constant_node = [&](const internal::ImportTensor& t) -> Node* {
+    for (const auto& [seen, node] : constants) {
+      if (seen->onnx_name == t.onnx_name && seen->value.Equals(t.value)) return node;
+    }
+    const std::string base = internal::SanitizeModuleName(t.onnx_name);
+    std::string name = base;
+    for (int suffix = 1; root_names.contains(name); ++suffix) {
+      name = absl::StrCat(base, "_", suffix);
+    }
+    root_names.insert(name);
+    b.root().SetBuffer(name, t.value);
+    result.tensor_fqns.try_emplace(t.onnx_name, name);  // the first tensor made of it
+    constants.push_back({&t, b.GetAttr(name)});
+    return constants.back().second;
+  };
+  // call(x) or call(x, constant).
+  auto apply = [&](const ImportOp& op, const internal::ImportCall& call, Node* x) -> Node* {
+    if (x == nullptr) return nullptr;
+    std::vector<Node*> call_args = {x};
+    if (!call.constant.empty()) {
+      const internal::ImportTensor* t = ConstantOperand(op, call.constant);
+      if (t == nullptr) return nullptr;
+      call_args.push_back(constant_node(*t));
+    }
+    return b.Call(call.kind, std::move(call_args), call.attrs);
+  };
   for (int k : EmissionOrder()) {
     const ImportOp& op = ops_[k];
     const onnx::NodeProto& anchor = g_.node(op.nodes.front());
     std::vector<Node*> args;
     for (const std::string& v : op.inputs) {
+      if (const internal::ImportTensor* t = ConstantOperand(op, v)) {
+        args.push_back(constant_node(*t));
+        continue;
+      }
       auto it = values.find(v);
       if (it == values.end()) {
         return absl::InternalError(absl::StrCat(internal::NodeLabel(anchor), ": input '", v,
@@ -355,6 +402,8 @@ absl::StatusOr<OnnxModel> Importer::Build() {
       }
       args.push_back(it->second);
     }
+    for (const internal::ImportCall& call : op.first) args.front() = apply(op, call, args.front());
+    if (std::find(args.begin(), args.end(), nullptr) != args.end()) break;  // Build() reports it
     Node* node;
     if (op.alias) {
       node = args.front();
@@ -368,7 +417,7 @@ absl::StatusOr<OnnxModel> Importer::Build() {
     } else {
       node = b.Call(op.kind, args, op.attrs);
     }
-    for (const auto& [kind, attrs] : op.then) node = node ? b.Call(kind, node, attrs) : nullptr;
+    for (const internal::ImportCall& call : op.then) node = apply(op, call, node);
     if (node == nullptr) break;  // Build() reports the builder's error
     std::map<std::vector<int64_t>, Node*> items = {{{}, node}};
     for (const internal::ImportOutput& o : op.outputs) {

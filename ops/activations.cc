@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "core/status_macros.h"
 #include "ops/op_util.h"
@@ -190,6 +191,37 @@ absl::Status CheckPreluSlopes(const OpCall& call, int64_t num_slopes) {
   return absl::OkStatus();
 }
 
+// Functional PReLU with a weight of 2+ dims (torch._prelu_kernel, ONNX PRelu): the weight
+// broadcasts to the input (trailing dims aligned, each size equal or 1), never the reverse.
+absl::Status CheckBroadcastSlopes(const OpCall& call) {
+  const Shape& in = call.inputs[0].shape;
+  const Shape& w = call.inputs[1].shape;
+  bool fits = w.size() <= in.size();
+  for (size_t k = 0; fits && k < w.size(); ++k) {
+    const int64_t sw = w[w.size() - 1 - k], si = in[in.size() - 1 - k];
+    fits = sw == si || sw == 1;
+  }
+  if (!fits) {
+    return OpError(
+        call, absl::StrCat("weight ", ShapeToString(w), " does not broadcast to input ",
+                           ShapeToString(in), " (a weight of 2+ dims broadcasts element-wise)"));
+  }
+  return absl::OkStatus();
+}
+
+// The broadcast weight's element stride along each input dim (0 where it has size 1).
+std::vector<int64_t> SlopeStrides(const Shape& in, const Shape& w) {
+  std::vector<int64_t> strides(in.size(), 0);
+  int64_t stride = 1;
+  for (size_t k = 0; k < w.size(); ++k) {
+    const size_t d = in.size() - 1 - k;
+    const int64_t sw = w[w.size() - 1 - k];
+    strides[d] = sw == 1 ? 0 : stride;
+    stride *= sw;
+  }
+  return strides;
+}
+
 absl::StatusOr<ValueInfo> Infer(const OpCall& call) {
   const bool functional_prelu = call.kind == OpKind::kPrelu && call.module == nullptr;
   SP_RETURN_IF_ERROR(
@@ -209,10 +241,10 @@ absl::StatusOr<ValueInfo> Infer(const OpCall& call) {
     } else {
       const Shape& w = call.inputs[1].shape;
       if (w.size() > 1) {
-        return OpError(call,
-                       absl::StrCat("weight must be a scalar or 1-D, got ", ShapeToString(w)));
+        SP_RETURN_IF_ERROR(CheckBroadcastSlopes(call));
+      } else {
+        SP_RETURN_IF_ERROR(CheckPreluSlopes(call, NumElements(w)));
       }
-      SP_RETURN_IF_ERROR(CheckPreluSlopes(call, NumElements(w)));
     }
   }
   return ValueInfo::Of(call.inputs[0].shape);
@@ -220,8 +252,15 @@ absl::StatusOr<ValueInfo> Infer(const OpCall& call) {
 
 class ActivationKernel : public Kernel {
  public:
-  ActivationKernel(OpKind kind, ActivationParams params, Tensor prelu_weight, ChannelLayout layout)
-      : kind_(kind), params_(params), prelu_weight_(std::move(prelu_weight)), layout_(layout) {}
+  ActivationKernel(OpKind kind, ActivationParams params, Tensor prelu_weight, ChannelLayout layout,
+                   Shape shape = {}, std::vector<int64_t> slope_strides = {})
+      : kind_(kind),
+        params_(params),
+        prelu_weight_(std::move(prelu_weight)),
+        layout_(layout),
+        shape_(std::move(shape)),
+        slope_strides_(std::move(slope_strides)),
+        counter_(shape_.size(), 0) {}
 
   absl::Status Run(absl::Span<const Value* const> inputs, Value& output) override {
     const Tensor& src_t = inputs[0]->tensor;
@@ -230,7 +269,11 @@ class ActivationKernel : public Kernel {
     const int64_t n = src_t.numel();
     if (kind_ == OpKind::kPrelu) {
       const Tensor& w = prelu_weight_.defined() ? prelu_weight_ : inputs[1]->tensor;
-      RunPrelu(src, w.data<float>(), w.numel(), dst);
+      if (!slope_strides_.empty()) {
+        RunBroadcastPrelu(src, w.data<float>(), dst);
+      } else {
+        RunPrelu(src, w.data<float>(), w.numel(), dst);
+      }
       return absl::OkStatus();
     }
     VisitActivation(kind_, params_, [&](auto f) {
@@ -255,10 +298,37 @@ class ActivationKernel : public Kernel {
     }
   }
 
+  // src, dst `shape_`; weights at offsets given by slope_strides_ (rows of the last dim).
+  void RunBroadcastPrelu(const float* src, const float* weights, float* dst) {
+    const int64_t numel = NumElements(shape_);
+    if (numel == 0) return;
+    const size_t k = shape_.size();
+    const int64_t n = shape_[k - 1], step = slope_strides_[k - 1];
+    std::fill(counter_.begin(), counter_.end(), 0);
+    int64_t offset = 0;
+    for (int64_t row = 0; row < numel / n; ++row) {
+      const float* x = src + row * n;
+      float* y = dst + row * n;
+      for (int64_t i = 0; i < n; ++i) y[i] = Prelu(x[i], weights[offset + i * step]);
+      for (size_t d = k - 1; d-- > 0;) {  // step the outer dims like an odometer
+        if (++counter_[d] < shape_[d]) {
+          offset += slope_strides_[d];
+          break;
+        }
+        counter_[d] = 0;
+        offset -= slope_strides_[d] * (shape_[d] - 1);
+      }
+    }
+  }
+
   OpKind kind_;
   ActivationParams params_;
   Tensor prelu_weight_;  // module PReLU: [num_parameters]; functional: read from input 1
   ChannelLayout layout_;
+  // Functional PReLU with a weight of 2+ dims: the input shape and the weight's strides.
+  Shape shape_;
+  std::vector<int64_t> slope_strides_;
+  std::vector<int64_t> counter_;  // odometer over the outer dims, sized once here
 };
 
 absl::StatusOr<std::unique_ptr<Kernel>> Create(const OpCall& call) {
@@ -267,6 +337,11 @@ absl::StatusOr<std::unique_ptr<Kernel>> Create(const OpCall& call) {
   Tensor prelu_weight;
   if (call.kind == OpKind::kPrelu && call.module != nullptr) {
     SP_ASSIGN_OR_RETURN(prelu_weight, call.module->Effective("weight"));
+  }
+  if (call.kind == OpKind::kPrelu && call.module == nullptr && call.inputs[1].shape.size() > 1) {
+    const Shape& in = call.inputs[0].shape;
+    return std::make_unique<ActivationKernel>(call.kind, *p, Tensor(), LayoutOf(in), in,
+                                              SlopeStrides(in, call.inputs[1].shape));
   }
   return std::make_unique<ActivationKernel>(call.kind, *p, std::move(prelu_weight),
                                             LayoutOf(call.inputs[0].shape));

@@ -45,7 +45,9 @@ float ApplyActivationScalar(OpKind kind, const ActivationParams& params, float x
 
 // Input any shape -> output of the same shape. PReLU's slope applies per channel along dim 1
 // (one channel for inputs of fewer than 2 dims, as in PyTorch); its module holds
-// weight [num_parameters], its functional form takes the weight as the second input.
+// weight [num_parameters], its functional form takes the weight as the second input. A
+// functional weight of 2+ dims broadcasts element-wise to the input instead (the slope of ONNX
+// PRelu and torch._prelu_kernel): InvalidArgument naming the node when it does not.
 extern const OpDef kActivationOp;
 
 }  // namespace structprune

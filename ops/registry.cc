@@ -5,9 +5,12 @@
 #include "ops/elementwise.h"
 #include "ops/linear.h"
 #include "ops/lstm.h"
+#include "ops/matmul.h"
 #include "ops/norms.h"
 #include "ops/pooling.h"
+#include "ops/reshape.h"
 #include "ops/shape_ops.h"
+#include "ops/transpose.h"
 
 namespace structprune {
 namespace {

@@ -257,6 +257,10 @@ absl::StatusOr<std::unique_ptr<Kernel>> IdentityCreate(const OpCall& call) {
 
 }  // namespace
 
+std::unique_ptr<Kernel> internal::MakeViewKernel(Shape shape) {
+  return std::make_unique<FlattenKernel>(std::move(shape));
+}
+
 AttrMap FlattenAttrs::ToAttrs() const { return {{"start_dim", start_dim}, {"end_dim", end_dim}}; }
 
 const OpDef kFlattenOp = {&FlattenInfer, &FlattenCreate, nullptr};

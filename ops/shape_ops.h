@@ -4,6 +4,7 @@
 #define STRUCTPRUNE_OPS_SHAPE_OPS_H_
 
 #include <cstdint>
+#include <memory>
 
 #include "graph/attr.h"
 #include "ops/op_def.h"
@@ -29,6 +30,11 @@ extern const OpDef kCatOp;
 // Identity and Dropout (inference: identity; p must lie in [0, 1]; functional dropout with
 // training=true is Unimplemented). The output is the input itself.
 extern const OpDef kIdentityOp;
+
+namespace internal {
+// A kernel whose output is its input viewed with `shape` (same element count): flatten, reshape.
+std::unique_ptr<Kernel> MakeViewKernel(Shape shape);
+}  // namespace internal
 
 }  // namespace structprune
 

@@ -132,7 +132,20 @@ Channels Analyzer::Visit(const Node& node, const std::vector<const Channels*>& a
   const bool pass_through = IsActivation(op) || op == OpKind::kMaxPool2d || op == OpKind::kAvgPool2d ||
                             op == OpKind::kAdaptiveAvgPool2d || op == OpKind::kAdaptiveMaxPool2d ||
                             op == OpKind::kIdentity || op == OpKind::kDropout || op == OpKind::kBatchNorm2d;
-  if (pass_through && in.known && shape != nullptr && in.dim == ChannelDimOf(*shape)) {
+  // F.prelu passes channels only when its slopes are one shared value or a 1-D parameter read
+  // with get_attr (sliced with the channels). A weight of 2+ dims broadcasts element-wise: a
+  // pruned channel's constant would vary along other dims, and nothing slices it per channel.
+  bool sliceable_slopes = true;
+  if (op == OpKind::kPrelu && node.kind() == NodeKind::kCallFunction && node.args().size() == 2) {
+    const Shape* slope_shape = ShapeOf(*node.args()[1]);
+    const Node& slope = *node.args()[1];
+    auto owner = slope.kind() == NodeKind::kGetAttr ? model_.root().FindTensorOwner(slope.target())
+                                                    : absl::NotFoundError("");
+    const bool parameter = owner.ok() && owner->first->parameter(owner->second) != nullptr;
+    sliceable_slopes = slope_shape != nullptr && slope_shape->size() <= 1 &&
+                       (NumElements(*slope_shape) == 1 || parameter);
+  }
+  if (pass_through && sliceable_slopes && in.known && shape != nullptr && in.dim == ChannelDimOf(*shape)) {
     if (module != nullptr) AddPerChannel(in, *module, node.target());
     if (op == OpKind::kPrelu && node.kind() == NodeKind::kCallFunction && args.size() == 2 &&
         node.args()[1]->kind() == NodeKind::kGetAttr) {

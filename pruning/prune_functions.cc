@@ -88,6 +88,11 @@ absl::Status Propagate(const PrunePlan& plan, const Node& node, std::vector<Chan
       }
       SP_ASSIGN_OR_RETURN(auto owner, plan.model().root().FindTensorOwner(slope_fqn));
       SP_ASSIGN_OR_RETURN(slope, owner.first->Effective(owner.second));
+      if (slope.dim() > 1) {  // F.prelu's element-wise broadcast form (ONNX PRelu)
+        return absl::UnimplementedError(absl::StrCat("cannot prune through '", node.name(), "' (prelu): its weight ",
+                                                     ShapeToString(slope.shape()),
+                                                     " broadcasts element-wise, not per channel"));
+      }
       // The slopes index dim 1: the pruned channels of a Conv2d ([N, C, H, W]) and of a Linear
       // on [N, F]. On [N, T, F] they index T, which this chain cannot see (patterns know no
       // shapes): a PReLU(num_parameters=T) with T == F would be sliced as if per feature.

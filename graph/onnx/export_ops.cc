@@ -1,6 +1,8 @@
 // How each op of our graph is written in ONNX. Forms follow PyTorch 1.13's exporter where it
 // has one (so other tools recognize them) and are always forms our importer reads back.
+#include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
@@ -259,6 +261,35 @@ absl::StatusOr<ExportValue> Flatten(OnnxWriter& w, const ExportCall& c) {
   return Value(w.AddNode("Reshape", c.scope, {x, w.IntsConstant(c.scope, target)}).output(0));
 }
 
+// torch.reshape: ONNX's 0 copies the input's dim unless allowzero=1 (opset 14 on), so a target
+// with a size-0 dim needs allowzero.
+absl::StatusOr<ExportValue> Reshape(OnnxWriter& w, const ExportCall& c) {
+  SP_ASSIGN_OR_RETURN(std::string x, Arg(c, 0));
+  SP_ASSIGN_OR_RETURN(std::vector<int64_t> shape, GetIntsAttr(*c.attrs, "shape", {}));
+  const bool has_zero = std::find(shape.begin(), shape.end(), 0) != shape.end();
+  if (has_zero && w.opset() < 14) return Fail(c, "a size-0 dim needs allowzero (opset 14)");
+  onnx::NodeProto& r = w.AddNode("Reshape", c.scope, {x, w.IntsConstant(c.scope, shape)});
+  if (has_zero) AddIntAttr(r, "allowzero", 1);
+  return Value(r.output(0));
+}
+
+// torch.transpose(x, dim0, dim1): Transpose with the two dims swapped in perm.
+absl::StatusOr<ExportValue> Transpose(OnnxWriter& w, const ExportCall& c) {
+  SP_ASSIGN_OR_RETURN(std::string x, Arg(c, 0));
+  const int64_t rank = static_cast<int64_t>(c.arg_infos[0].shape.size());
+  SP_ASSIGN_OR_RETURN(int64_t dim0, GetIntAttr(*c.attrs, "dim0", 0));
+  SP_ASSIGN_OR_RETURN(int64_t dim1, GetIntAttr(*c.attrs, "dim1", 1));
+  if (rank == 0) return Value(w.AddNode("Identity", c.scope, {x}).output(0));
+  if (dim0 < 0) dim0 += rank;
+  if (dim1 < 0) dim1 += rank;
+  std::vector<int64_t> perm;
+  for (int64_t d = 0; d < rank; ++d) perm.push_back(d);
+  std::swap(perm[dim0], perm[dim1]);
+  onnx::NodeProto& t = w.AddNode("Transpose", c.scope, {x});
+  AddIntsAttr(t, "perm", perm);
+  return Value(t.output(0));
+}
+
 absl::StatusOr<ExportValue> LayerNorm(OnnxWriter& w, const ExportCall& c) {
   SP_ASSIGN_OR_RETURN(std::string x, Arg(c, 0));
   SP_ASSIGN_OR_RETURN(std::vector<int64_t> normalized,
@@ -460,7 +491,8 @@ absl::StatusOr<ExportValue> Activation(OnnxWriter& w, const ExportCall& c) {
       } else {
         SP_ASSIGN_OR_RETURN(slope, Arg(c, 1));
         channels = NumElements(c.arg_infos[1].shape);
-        if (channels > 1 && c.arg_infos[0].shape.size() > 2) {
+        // A weight of 2+ dims broadcasts element-wise, as ONNX's slope does.
+        if (channels > 1 && c.arg_infos[0].shape.size() > 2 && c.arg_infos[1].shape.size() <= 1) {
           std::vector<int64_t> shape = {channels};
           for (size_t d = 2; d < c.arg_infos[0].shape.size(); ++d) shape.push_back(1);
           slope = binary("Reshape", slope, w.IntsConstant(s, shape));
@@ -534,6 +566,15 @@ absl::StatusOr<ExportValue> ExportOp(OnnxWriter& w, const ExportCall& c) {
       SP_ASSIGN_OR_RETURN(std::string b, Arg(c, 1));
       return Value(w.AddNode("Add", c.scope, {a, b}).output(0));
     }
+    case OpKind::kMatmul: {  // ONNX MatMul is NumPy's matmul, as torch.matmul
+      SP_ASSIGN_OR_RETURN(std::string a, Arg(c, 0));
+      SP_ASSIGN_OR_RETURN(std::string b, Arg(c, 1));
+      return Value(w.AddNode("MatMul", c.scope, {a, b}).output(0));
+    }
+    case OpKind::kReshape:
+      return Reshape(w, c);
+    case OpKind::kTranspose:
+      return Transpose(w, c);
     case OpKind::kCat: {
       SP_ASSIGN_OR_RETURN(int64_t dim, GetIntAttr(*c.attrs, "dim", 0));
       std::vector<std::string> in;

@@ -1,5 +1,6 @@
 // Import matchers for the 21 activations: the ONNX ops that are one activation, and the
 // subgraphs PyTorch 1.13 writes for the others (SiLU = x * Sigmoid(x), GELU with Erf, ...).
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -166,6 +167,32 @@ MatchResult MatchReluClip(const OnnxGraph& g, int anchor) {
   return Finish(s, OpKind::kRelu6, In(*relu, 0));
 }
 
+namespace {
+
+// PRelu whose slope is not per channel: F.prelu(x, slope) with the slope read by get_attr and
+// given 2+ dims (leading 1s up to the input's rank, or [1, k]), the engine's element-wise
+// broadcast form.
+MatchResult BroadcastPRelu(const Subgraph& s, const Tensor& slope, const Shape* in) {
+  const onnx::NodeProto& n = s.anchor();
+  const size_t rank = in != nullptr ? in->size() : std::max<size_t>(slope.shape().size(), 2);
+  if (rank < 2 || slope.shape().size() > rank) {
+    return Unsupported(
+        n, absl::StrCat("slope ", ShapeToString(slope.shape()), " does not broadcast to the input",
+                        in != nullptr ? absl::StrCat(" ", ShapeToString(*in)) : "",
+                        " (an input of 2+ dims is supported)"));
+  }
+  Shape shape(rank - slope.shape().size(), 1);
+  shape.insert(shape.end(), slope.shape().begin(), slope.shape().end());
+  SP_ASSIGN_OR_RETURN(Tensor weight, slope.Reshape(shape));
+  ImportOp op = MakeOp(s, OpKind::kPrelu, In(n, 0));
+  op.functional_only = true;
+  op.inputs.push_back(In(n, 1));
+  op.constants.push_back({In(n, 1), weight, true, In(n, 1)});
+  return op;
+}
+
+}  // namespace
+
 MatchResult MatchPRelu(const OnnxGraph& g, int anchor) {
   Subgraph s(g, anchor);
   const onnx::NodeProto& n = s.anchor();
@@ -181,10 +208,7 @@ MatchResult MatchPRelu(const OnnxGraph& g, int anchor) {
     const Shape* in = g.ShapeOf(In(n, 0));
     const bool aligned =
         in == nullptr ? slope->dim() >= 1 : static_cast<int64_t>(in->size()) == slope->dim() + 1;
-    if (!trailing_ones || !aligned) {
-      return Unsupported(n, absl::StrCat("slope ", ShapeToString(slope->shape()),
-                                         " is not one value per channel (dim 1) of the input"));
-    }
+    if (!trailing_ones || !aligned) return BroadcastPRelu(s, *slope, g.ShapeOf(In(n, 0)));
   }
   ImportOp op = MakeOp(s, OpKind::kPrelu, In(n, 0), {{"num_parameters", channels}});
   SP_ASSIGN_OR_RETURN(Tensor weight, slope->Reshape({channels}));

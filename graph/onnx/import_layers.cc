@@ -8,8 +8,11 @@
 #include "graph/onnx/import_patterns.h"
 #include "ops/conv2d.h"
 #include "ops/linear.h"
+#include "ops/matmul.h"
 #include "ops/pooling.h"
+#include "ops/reshape.h"
 #include "ops/shape_ops.h"
+#include "ops/transpose.h"
 
 namespace structprune::internal {
 namespace {
@@ -293,6 +296,32 @@ absl::Status RequireGraphValue(const OnnxGraph& g, const onnx::NodeProto& n, int
   return absl::OkStatus();
 }
 
+// Reshape(x, target) as torch.reshape(x, shape): ONNX's 0 copies the input's dim (its size must
+// be static there) unless allowzero, -1 stays -1.
+MatchResult GeneralReshape(const Subgraph& s, const std::vector<int64_t>& target, bool allowzero,
+                           const Shape* in) {
+  const onnx::NodeProto& n = s.anchor();
+  std::vector<int64_t> shape = target;
+  int infer = 0;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (shape[i] == 0 && !allowzero) {
+      if (in == nullptr || i >= in->size() || (*in)[i] < 0) {
+        return Unsupported(n, absl::StrCat("shape entry ", i,
+                                           " is 0 (copy the input's dim), but that dim of the "
+                                           "input is not static"));
+      }
+      shape[i] = (*in)[i];
+    }
+    if (shape[i] < -1) return InvalidNode(n, absl::StrCat("invalid target dimension ", shape[i]));
+    infer += shape[i] == -1;
+  }
+  if (infer > 1) return InvalidNode(n, "the target shape has more than one -1");
+  if (allowzero && infer == 1 && std::find(shape.begin(), shape.end(), 0) != shape.end()) {
+    return InvalidNode(n, "allowzero=1 with both 0 and -1 in the target shape");
+  }
+  return MakeOp(s, OpKind::kReshape, In(n, 0), ReshapeAttrs{.shape = shape}.ToAttrs());
+}
+
 }  // namespace
 
 MatchResult MatchGemm(const OnnxGraph& g, int anchor) {
@@ -304,25 +333,38 @@ MatchResult MatchGemm(const OnnxGraph& g, int anchor) {
   SP_ASSIGN_OR_RETURN(int64_t trans_b, IntAttr(n, "transB", 0));
   SP_ASSIGN_OR_RETURN(float alpha, FloatAttr(n, "alpha", 1.0f));
   SP_ASSIGN_OR_RETURN(float beta, FloatAttr(n, "beta", 1.0f));
-  if (trans_a != 0) return Unsupported(n, "transA=1 (a transposed input) is not supported");
   SP_ASSIGN_OR_RETURN(const Tensor* b, RequireFloatConstant(g, n, 1, "weight B"));
   if (b->dim() != 2)
     return InvalidNode(n, absl::StrCat("B must be 2-D, got ", ShapeToString(b->shape())));
   // Linear's weight is [out, in] = alpha * B' transposed, where B' = transB ? B^T : B.
   MatMulWeight w{Scaled(trans_b ? *b : Transpose2d(*b), alpha), In(n, 1)};
+  const int64_t out_features = w.weight.shape()[0];
   std::optional<Tensor> bias;
   std::string bias_name;
+  const Tensor* matrix_bias = nullptr;  // C of shape [M, N] (or [M, 1]): added after the Linear
   if (n.input_size() >= 3 && !In(n, 2).empty()) {
     SP_ASSIGN_OR_RETURN(const Tensor* c, RequireFloatConstant(g, n, 2, "bias C"));
-    bias = BiasVector(*c, w.weight.shape()[0]);
-    if (!bias) {
-      return Unsupported(n, absl::StrCat("bias C of shape ", ShapeToString(c->shape()),
-                                         " is not one value per output feature"));
+    bias = BiasVector(*c, out_features);
+    if (bias) {
+      bias = Scaled(*bias, beta);
+      bias_name = In(n, 2);
+    } else if (c->dim() == 2 && (c->shape()[1] == out_features || c->shape()[1] == 1)) {
+      matrix_bias = c;
+    } else {
+      return InvalidNode(n, absl::StrCat("bias C of shape ", ShapeToString(c->shape()),
+                                         " does not broadcast to [M, ", out_features, "]"));
     }
-    bias = Scaled(*bias, beta);
-    bias_name = In(n, 2);
   }
-  return LinearOp(s, In(n, 0), std::move(w), std::move(bias), bias_name);
+  ImportOp op = LinearOp(s, In(n, 0), std::move(w), std::move(bias), bias_name);
+  // transA=1: Linear(A.t()).
+  if (trans_a != 0) op.first.push_back({OpKind::kTranspose, TransposeAttrs{}.ToAttrs(), ""});
+  if (matrix_bias != nullptr) {
+    // add(Linear(x), beta * C); a scaled C is a tensor of its own.
+    const std::string name = beta == 1.0f ? In(n, 2) : absl::StrCat(In(n, 2), "_scaled");
+    op.constants.push_back({name, Scaled(*matrix_bias, beta), true, name});
+    op.then.push_back({OpKind::kAdd, {}, name});
+  }
+  return op;
 }
 
 MatchResult MatchMatMulAdd(const OnnxGraph& g, int anchor) {
@@ -353,12 +395,19 @@ MatchResult MatchMatMulAdd(const OnnxGraph& g, int anchor) {
 
 MatchResult MatchMatMul(const OnnxGraph& g, int anchor) {
   Subgraph s(g, anchor);
-  std::optional<MatMulWeight> w = MatMulWeightOf(g, s.anchor());
-  if (!w) {
-    return Unsupported(s.anchor(),
-                       "only MatMul(x, W) with a constant 2-D W (a Linear) is supported");
+  const onnx::NodeProto& n = s.anchor();
+  if (n.input_size() != 2) return InvalidNode(n, "MatMul needs inputs A and B");
+  std::optional<MatMulWeight> w = MatMulWeightOf(g, n);
+  if (w) return LinearOp(s, In(n, 0), *std::move(w), std::nullopt, "");
+  // Any other MatMul is torch.matmul, a constant operand read with get_attr.
+  ImportOp op = MakeOp(s, OpKind::kMatmul, In(n, 0));
+  op.inputs.push_back(In(n, 1));
+  for (int i = 0; i < 2; ++i) {
+    if (In(n, i).empty()) return InvalidNode(n, absl::StrCat("missing input ", i));
+    if (IsGraphValue(g, In(n, i)) || AddConstantOperand(g, In(n, i), op)) continue;
+    return Unsupported(n, absl::StrCat("input '", In(n, i), "' is a constant but not float"));
   }
-  return LinearOp(s, In(s.anchor(), 0), *std::move(w), std::nullopt, "");
+  return op;
 }
 
 MatchResult MatchConv(const OnnxGraph& g, int anchor) {
@@ -484,18 +533,26 @@ MatchResult MatchFlatten(const OnnxGraph& g, int anchor) {
     return MakeOp(s, OpKind::kFlatten, In(n, 0),
                   FlattenAttrs{.start_dim = 1, .end_dim = -1}.ToAttrs());
   }
+  // Axis 0 gives [1, N], axis rank [N, 1]: a new dim of size 1, torch.reshape.
+  if (axis == 0 || (rank >= 0 && axis == rank)) {
+    ImportOp op = MakeOp(
+        s, OpKind::kReshape, In(n, 0),
+        ReshapeAttrs{.shape = axis == 0 ? std::vector<int64_t>{1, -1} : std::vector<int64_t>{-1, 1}}
+            .ToAttrs());
+    return op;
+  }
   if (rank < 0 || axis < 1 || axis >= rank) {
     return Unsupported(
         n, absl::StrCat("axis ", axis, rank >= 0 ? absl::StrCat(" of a ", rank, "-D input") : "",
-                        " is not supported (axis 0 or rank adds a dim of size 1); supported: "
-                        "axis 1, or 1 < axis < rank with the input's static rank"));
+                        " is not supported; supported: axis 0, 1, or 1 < axis <= rank with the "
+                        "input's static rank"));
   }
   const FlattenAttrs inner{.start_dim = axis, .end_dim = -1};
   const FlattenAttrs outer{.start_dim = 0, .end_dim = axis - 1};
   ImportOp op =
       MakeOp(s, OpKind::kFlatten, In(n, 0), axis + 1 < rank ? inner.ToAttrs() : outer.ToAttrs());
   op.functional_only = true;  // torch.flatten, not nn.Flatten
-  if (axis + 1 < rank) op.then.push_back({OpKind::kFlatten, outer.ToAttrs()});
+  if (axis + 1 < rank) op.then.push_back({OpKind::kFlatten, outer.ToAttrs(), ""});
   return op;
 }
 
@@ -525,7 +582,7 @@ MatchResult MatchReshape(const OnnxGraph& g, int anchor) {
   for (int64_t d = 0; static_in && d < static_cast<int64_t>(in->size()); ++d) {
     static_in = (*in)[d] >= 0;
   }
-  if (!static_in) return Unsupported(n, "a Reshape needs its input's static shape");
+  if (!static_in) return GeneralReshape(s, *target, allowzero != 0, in);
   // The output shape: 0 copies the input's dim (unless allowzero), -1 takes the rest.
   Shape out;
   int64_t known = 1, infer = -1;
@@ -584,22 +641,62 @@ MatchResult MatchReshape(const OnnxGraph& g, int anchor) {
       }
     }
   }
-  return Unsupported(n, absl::StrCat("only Reshapes that flatten adjacent dims are supported (",
-                                     ShapeToString(*in), " -> ", ShapeToString(out), ")"));
+  return GeneralReshape(s, *target, allowzero != 0, in);
+}
+
+MatchResult MatchTranspose(const OnnxGraph& g, int anchor) {
+  Subgraph s(g, anchor);
+  const onnx::NodeProto& n = s.anchor();
+  SP_RETURN_IF_ERROR(RequireGraphValue(g, n, 0));
+  const Shape* in = g.ShapeOf(In(n, 0));
+  std::vector<int64_t> reversed;
+  if (in != nullptr) {
+    for (int64_t d = static_cast<int64_t>(in->size()) - 1; d >= 0; --d) reversed.push_back(d);
+  }
+  if (FindAttr(n, "perm") == nullptr && in == nullptr) {
+    return Unsupported(n, "the default perm (reversed dims) needs the input's static rank");
+  }
+  SP_ASSIGN_OR_RETURN(std::vector<int64_t> perm, IntsAttr(n, "perm", reversed));
+  const int64_t rank = static_cast<int64_t>(perm.size());
+  if (in != nullptr && static_cast<int64_t>(in->size()) != rank) {
+    return InvalidNode(n,
+                       absl::StrCat("perm has ", rank, " entries for a ", in->size(), "-D input"));
+  }
+  // torch.transpose swaps two dims: perm must be the identity but at two positions.
+  std::vector<int64_t> moved;
+  for (int64_t d = 0; d < rank; ++d) {
+    if (perm[d] < 0 || perm[d] >= rank) {
+      return InvalidNode(n, absl::StrCat("perm [", absl::StrJoin(perm, ", "), "] is invalid"));
+    }
+    if (perm[d] != d) moved.push_back(d);
+  }
+  if (moved.empty()) {
+    ImportOp op = MakeOp(s, OpKind::kIdentity, In(n, 0));
+    op.alias = true;
+    return op;
+  }
+  if (moved.size() != 2 || perm[moved[0]] != moved[1] || perm[moved[1]] != moved[0]) {
+    return Unsupported(n, absl::StrCat("perm [", absl::StrJoin(perm, ", "),
+                                       "] is not a swap of two dims (torch.transpose)"));
+  }
+  return MakeOp(s, OpKind::kTranspose, In(n, 0),
+                TransposeAttrs{.dim0 = moved[0], .dim1 = moved[1]}.ToAttrs());
 }
 
 MatchResult MatchAdd(const OnnxGraph& g, int anchor) {
   Subgraph s(g, anchor);
   const onnx::NodeProto& n = s.anchor();
   if (n.input_size() != 2) return InvalidNode(n, "Add needs two inputs");
-  for (int i = 0; i < 2; ++i) {
-    if (!IsGraphValue(g, In(n, i))) {
-      return Unsupported(n, absl::StrCat("Add with a constant operand ('", In(n, i),
-                                         "') is only supported as a Linear's bias"));
-    }
-  }
   ImportOp op = MakeOp(s, OpKind::kAdd, In(n, 0));
   op.inputs.push_back(In(n, 1));
+  // A constant operand (other than a Linear's bias) is read with get_attr.
+  for (int i = 0; i < 2; ++i) {
+    if (In(n, i).empty()) return InvalidNode(n, absl::StrCat("missing input ", i));
+    if (IsGraphValue(g, In(n, i)) || AddConstantOperand(g, In(n, i), op)) continue;
+    return Unsupported(n, absl::StrCat("Add with a constant operand ('", In(n, i),
+                                       "') that is not float is not supported"));
+  }
+  if (op.constants.size() == 2) return Unsupported(n, "both operands are constants");
   return op;
 }
 

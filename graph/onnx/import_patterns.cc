@@ -43,6 +43,16 @@ const OnnxConstant* FloatConstant(const OnnxGraph& g, const std::string& value) 
   return c != nullptr && c->tensor.dtype() == DType::kFloat32 ? c : nullptr;
 }
 
+bool AddConstantOperand(const OnnxGraph& g, const std::string& value, ImportOp& op) {
+  const OnnxConstant* c = FloatConstant(g, value);
+  if (c == nullptr) return false;
+  for (const ImportTensor& t : op.constants) {
+    if (t.onnx_name == value) return true;
+  }
+  op.constants.push_back({value, c->tensor, true, value});
+  return true;
+}
+
 ImportOp MakeOp(const Subgraph& s, OpKind kind, const std::string& x, AttrMap attrs) {
   ImportOp op;
   op.kind = kind;

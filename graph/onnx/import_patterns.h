@@ -33,6 +33,14 @@ struct ImportOutput {
   std::vector<int64_t> path;
 };
 
+// A function call applied to an op's result: call(result) or, with `constant`, call(result,
+// constant) where `constant` names an entry of the op's `constants`.
+struct ImportCall {
+  OpKind kind;
+  AttrMap attrs;
+  std::string constant = "";
+};
+
 struct ImportOp {
   OpKind kind = OpKind::kIdentity;
   AttrMap attrs;                    // PyTorch's attribute names
@@ -44,7 +52,14 @@ struct ImportOp {
   std::vector<int> nodes;  // the ONNX nodes consumed; nodes[0] is the anchor, which names the op
   // Function calls applied in turn to the result, for a form that is several PyTorch calls:
   // ONNX Flatten(axis=2) is torch.flatten(torch.flatten(x, 2), 0, 1).
-  std::vector<std::pair<OpKind, AttrMap>> then;
+  std::vector<ImportCall> then;
+  // Function calls applied in turn to inputs[0] before the op: Gemm(transA=1) is
+  // Linear(x.t()).
+  std::vector<ImportCall> first;
+  // Constant operands read with get_attr, as torch.matmul(x, self.w) reads a tensor attribute:
+  // an input (or ImportCall::constant) equal to an entry's onnx_name is that tensor, stored as
+  // a buffer of the root module. Only for function calls.
+  std::vector<ImportTensor> constants;
 };
 
 using MatchResult = absl::StatusOr<std::optional<ImportOp>>;
@@ -109,6 +124,10 @@ int FindOperand(const onnx::NodeProto& node, Pred pred) {
   return -1;
 }
 
+// Records the float constant `value` as a get_attr operand of `op` (once); false when `value`
+// is no float constant.
+bool AddConstantOperand(const OnnxGraph& g, const std::string& value, ImportOp& op);
+
 // A one-input function/module op reading `x` and defining the anchor's first output.
 ImportOp MakeOp(const Subgraph& s, OpKind kind, const std::string& x, AttrMap attrs = {});
 
@@ -133,6 +152,7 @@ MatchResult MatchAveragePool(const OnnxGraph& g, int anchor);
 MatchResult MatchGlobalPool(const OnnxGraph& g, int anchor);
 MatchResult MatchFlatten(const OnnxGraph& g, int anchor);
 MatchResult MatchReshape(const OnnxGraph& g, int anchor);
+MatchResult MatchTranspose(const OnnxGraph& g, int anchor);
 MatchResult MatchAdd(const OnnxGraph& g, int anchor);
 MatchResult MatchConcat(const OnnxGraph& g, int anchor);
 MatchResult MatchIdentity(const OnnxGraph& g, int anchor);

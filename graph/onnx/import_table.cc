@@ -16,10 +16,13 @@ constexpr ImportPattern kPatterns[] = {
     {"LSTM", "LSTM layers -> nn.LSTM (num_layers, batch_first)", true, &MatchLstm},
 
     // Layers.
-    {"Gemm", "Gemm(x, B, C) -> nn.Linear (alpha, beta, transB folded into the weight)", false,
-     &MatchGemm},
+    {"Gemm",
+     "Gemm(x, B, C) -> nn.Linear (alpha, beta, transB folded in; transA=1: x.t(); C [M, N]: "
+     "+ C after it)",
+     false, &MatchGemm},
     {"Add", "Add(MatMul(x, W), b) -> nn.Linear", false, &MatchMatMulAdd},
-    {"MatMul", "MatMul(x, W) -> nn.Linear(bias=False)", false, &MatchMatMul},
+    {"MatMul", "MatMul(x, W) -> nn.Linear(bias=False), any other MatMul -> matmul", false,
+     &MatchMatMul},
     {"Conv", "Conv (2-D, symmetric pads) -> nn.Conv2d", false, &MatchConv},
     {"BatchNormalization", "BatchNormalization (inference) -> nn.BatchNorm2d", false,
      &MatchBatchNorm},
@@ -38,7 +41,8 @@ constexpr ImportPattern kPatterns[] = {
     {"GlobalMaxPool", "GlobalMaxPool -> AdaptiveMaxPool2d(1)", false, &MatchGlobalPool},
     {"Flatten", "Flatten(axis 1 to rank - 1) -> Flatten / flatten (twice for an inner axis)", false,
      &MatchFlatten},
-    {"Reshape", "Reshape that merges adjacent dims -> flatten", false, &MatchReshape},
+    {"Reshape", "Reshape that merges adjacent dims -> flatten, else -> reshape", false,
+     &MatchReshape},
     {"Concat", "Concat -> cat", false, &MatchConcat},
     {"Identity", "Identity -> its input", false, &MatchIdentity},
     {"Dropout", "Dropout (inference, or training with ratio 0) -> its input", false,
@@ -60,7 +64,8 @@ constexpr ImportPattern kPatterns[] = {
      &MatchHardshrinkWhere},
     {"Clip", "Clip(Relu(x), 0, 6) -> relu6", false, &MatchReluClip},
     {"Clip", "Clip(x[, min][, max]) -> ReLU6 / ReLU / Hardtanh / its input", false, &MatchClip},
-    {"PRelu", "PRelu(x, slope per channel) -> PReLU", false, &MatchPRelu},
+    {"PRelu", "PRelu(x, slope per channel) -> PReLU, other slopes -> prelu(x, slope)", false,
+     &MatchPRelu},
     {"Relu", "Relu -> ReLU", false, &MatchSimpleActivation},
     {"LeakyRelu", "LeakyRelu -> LeakyReLU", false, &MatchSimpleActivation},
     {"Sigmoid", "Sigmoid -> Sigmoid", false, &MatchSimpleActivation},
@@ -73,7 +78,8 @@ constexpr ImportPattern kPatterns[] = {
     {"Softplus", "Softplus -> Softplus", false, &MatchSimpleActivation},
     {"Softsign", "Softsign -> Softsign", false, &MatchSimpleActivation},
     {"Shrink", "Shrink(bias=0) -> Hardshrink", false, &MatchSimpleActivation},
-    {"Add", "Add(a, b) -> add", false, &MatchAdd},
+    {"Add", "Add(a, b) -> add (a constant operand read with get_attr)", false, &MatchAdd},
+    {"Transpose", "Transpose swapping two dims -> transpose", false, &MatchTranspose},
 };
 
 // The inputs the matchers read as constants (inputs first..last of op_type): weights, biases,

@@ -369,7 +369,9 @@ FUNCTIONALS = {
     "leaky_relu": lambda xs, a: F.leaky_relu(xs[0], negative_slope=a["negative_slope"]),
     "logsigmoid": lambda xs, a: F.logsigmoid(xs[0]),
     "softplus": lambda xs, a: F.softplus(xs[0], beta=a["beta"], threshold=a["threshold"]),
-    "prelu": lambda xs, a: F.prelu(xs[0], xs[1]),
+    # A weight of 2+ dims broadcasts element-wise (ONNX PRelu; torch._prelu_kernel from 2.0).
+    "prelu": lambda xs, a: (F.prelu(xs[0], xs[1]) if xs[1].dim() <= 1
+                            else torch.where(xs[0] > 0, xs[0], xs[1] * xs[0])),
     "softsign": lambda xs, a: F.softsign(xs[0]),
     "tanhshrink": lambda xs, a: F.tanhshrink(xs[0]),
     "gelu": lambda xs, a: F.gelu(xs[0], approximate=a["approximate"]),
@@ -382,6 +384,9 @@ FUNCTIONALS = {
     "flatten": lambda xs, a: torch.flatten(xs[0], **a),
     "add": lambda xs, a: torch.add(xs[0], xs[1]),
     "cat": lambda xs, a: torch.cat(xs, dim=a["dim"]),
+    "matmul": lambda xs, a: torch.matmul(xs[0], xs[1]),
+    "reshape": lambda xs, a: torch.reshape(xs[0], a["shape"]),
+    "transpose": lambda xs, a: torch.transpose(xs[0], a["dim0"], a["dim1"]),
 }
 
 
@@ -732,6 +737,30 @@ def shape_and_norm_cases():
                                                                    torch.randn(2, 2, 2)],
                     note="three operands, negative dim")
 
+    functional_case("matmul_fn_2d", "matmul", {}, lambda: [torch.randn(3, 4), torch.randn(4, 5)])
+    functional_case("matmul_fn_batched", "matmul", {}, lambda: [torch.randn(2, 3, 4),
+                                                               torch.randn(2, 4, 5)])
+    functional_case("matmul_fn_broadcast", "matmul", {}, lambda: [torch.randn(2, 1, 3, 4),
+                                                                 torch.randn(3, 4, 2)],
+                    note="batch dims broadcast: [2, 1] and [3] -> [2, 3]")
+    functional_case("matmul_fn_shared_other", "matmul", {}, lambda: [torch.randn(2, 3, 4),
+                                                                     torch.randn(4, 5)],
+                    note="one matrix for every batch")
+    functional_case("matmul_fn_vector_matrix", "matmul", {}, lambda: [torch.randn(4),
+                                                                     torch.randn(2, 4, 3)],
+                    note="a 1-D input is a row; the output drops it")
+    functional_case("matmul_fn_matrix_vector", "matmul", {}, lambda: [torch.randn(2, 3, 4),
+                                                                     torch.randn(4)])
+    functional_case("matmul_fn_dot", "matmul", {}, lambda: [torch.randn(5), torch.randn(5)],
+                    note="1-D x 1-D: a 0-D dot product")
+    functional_case("reshape_fn_infer", "reshape", {"shape": [4, -1, 3]}, randn(2, 3, 4),
+                    note="-1 takes the remaining elements")
+    functional_case("reshape_fn_new_dims", "reshape", {"shape": [1, 2, 3, 1, 4]}, randn(2, 3, 4))
+    functional_case("transpose_fn_2d", "transpose", {"dim0": 0, "dim1": 1}, randn(3, 5))
+    functional_case("transpose_fn_inner", "transpose", {"dim0": 1, "dim1": -1}, randn(2, 3, 4, 5),
+                    note="dims 1 and 3 of [2, 3, 4, 5] swap around dim 2")
+    functional_case("transpose_fn_outer", "transpose", {"dim0": 2, "dim1": 0}, randn(2, 3, 4))
+
 
 def activation_cases():
     mod_shape, fn_shape = [2, 3, 4, 4], [4, 16]
@@ -787,6 +816,12 @@ def activation_cases():
                     note="inputs [x, weight[C]]; " + prelu_note)
     functional_case("prelu_fn_per_channel_2d", "prelu", {}, act_inputs(fn_shape, 16),
                     note="inputs [x, weight[C]]; " + prelu_note)
+    for name, w_shape in (("prelu_fn_broadcast_last", [1, 1, 6]),
+                          ("prelu_fn_broadcast_full", [2, 3, 6])):
+        functional_case(name, "prelu", {},
+                        lambda w_shape=w_shape: [activation_input([2, 3, 6]),
+                                                 uniform(w_shape, -0.5, 0.8)],
+                        note="inputs [x, weight]: a weight of 2+ dims broadcasts element-wise")
 
 
 # ---------------------------------------------------------------------------------

@@ -35,13 +35,15 @@ Reshape-as-flatten; cat of two branches; Dropout); GroupedConv (groups, depthwis
 stride, dilation, asymmetric kernel); one Act_<name> model per activation module
 (Linear -> activation -> Linear) plus Hardswish at opset 17 and a model of functional
 activations called at the root scope; GemmGeneral (hand-built Gemm with alpha, beta,
-transB=0, expected output from numpy).
+transB=0, expected output from numpy); ShapeOps (Linear layers around MatMul of a 3-D
+parameter, a Reshape that is no flatten, Add of a parameter and Transpose).
 
 Pools_dynamic_batch and LSTMLayerNormLinearModel_2layer_dynamic are exported with dynamic
 axes (x.view(x.size(0), -1) and the LSTM's zero states are then computed from Shape at run
 time); LinearBias_initializers_as_inputs lists its initializers as graph inputs (IR < 4 style).
 
-Bad models: unsupported_op.onnx (Linear -> torch.sin), conv_asymmetric_pads.onnx.
+Bad models: unsupported_op.onnx (Linear -> torch.sin), conv_asymmetric_pads.onnx,
+reshape_does_not_fit.onnx, matmul_inner_dims.onnx.
 """
 
 import io
@@ -259,6 +261,27 @@ class FunctionalActs(nn.Module):
         return torch.cat([F.mish(x), F.logsigmoid(x), torch.tanh(x), F.hardsigmoid(x)], dim=1)
 
 
+class ShapeOps(nn.Module):
+    """Linear layers around the shape ops PyTorch exports as MatMul of a 3-D parameter,
+    Reshape (no flatten), Add of a parameter and Transpose: fc0 prunes (its consumer is fc1),
+    fc1 and fc2 keep their channels (the ops after them are opaque to pruning)."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc0 = nn.Linear(8, 8)
+        self.fc1 = nn.Linear(8, 6)
+        self.w = nn.Parameter(torch.randn(2, 6, 4) / 3)
+        self.fc2 = nn.Linear(8, 5)
+        self.shift = nn.Parameter(torch.randn(5))
+        self.fc3 = nn.Linear(3, 2)
+
+    def forward(self, x):  # [3, 8]
+        h = torch.relu(self.fc1(torch.relu(self.fc0(x))))  # [3, 6]
+        h = torch.matmul(h, self.w)  # [2, 3, 4]
+        h = torch.relu(self.fc2(h.reshape(3, 8)))  # [3, 5]
+        return self.fc3((h + self.shift).t())  # [5, 2]
+
+
 class Sin(nn.Module):
     def __init__(self):
         super().__init__()
@@ -329,17 +352,32 @@ def bad_models():
     torch.onnx.export(Sin().eval(), torch.randn(2, 3), buf, opset_version=13)
     (bad_dir / "unsupported_op.onnx").write_bytes(buf.getvalue())
 
+    def one_node(name, node, inputs, output, initializers=(), opset=13, graph_name=None):
+        """bad/<name>.onnx, a model of `node` alone; inputs: {name: dims}, output: (name, dims)."""
+        graph = onnx.helper.make_graph(
+            [node], graph_name or name,
+            [onnx.helper.make_tensor_value_info(n, onnx.TensorProto.FLOAT, d)
+             for n, d in inputs.items()],
+            [onnx.helper.make_tensor_value_info(output[0], onnx.TensorProto.FLOAT, output[1])],
+            list(initializers))
+        model = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", opset)])
+        onnx.checker.check_model(model)
+        (bad_dir / (name + ".onnx")).write_bytes(model.SerializeToString())
+
     w = np.ones((2, 1, 3, 3), np.float32)
-    node = onnx.helper.make_node("Conv", ["x", "conv.weight"], ["y"], name="/conv/Conv",
-                                 kernel_shape=[3, 3], pads=[1, 1, 0, 0])
-    graph = onnx.helper.make_graph(
-        [node], "asymmetric",
-        [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 1, 5, 5])],
-        [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1, 2, 4, 4])],
-        [onnx.numpy_helper.from_array(w, "conv.weight")])
-    model = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 13)])
-    onnx.checker.check_model(model)
-    (bad_dir / "conv_asymmetric_pads.onnx").write_bytes(model.SerializeToString())
+    one_node("conv_asymmetric_pads",
+             onnx.helper.make_node("Conv", ["x", "conv.weight"], ["y"], name="/conv/Conv",
+                                   kernel_shape=[3, 3], pads=[1, 1, 0, 0]),
+             {"x": [1, 1, 5, 5]}, ("y", [1, 2, 4, 4]),
+             [onnx.numpy_helper.from_array(w, "conv.weight")], graph_name="asymmetric")
+    # A Reshape whose constant target does not hold the input's 24 elements, and a MatMul whose
+    # inner dims differ (the checker does not infer shapes, so both pass it).
+    one_node("reshape_does_not_fit",
+             onnx.helper.make_node("Reshape", ["x", "target"], ["y"], name="/Reshape"),
+             {"x": [2, 3, 4]}, ("y", [5, 5]),
+             [onnx.numpy_helper.from_array(np.array([5, 5], np.int64), "target")], opset=14)
+    one_node("matmul_inner_dims", onnx.helper.make_node("MatMul", ["a", "b"], ["c"], name="/MatMul"),
+             {"a": [2, 2, 3], "b": [2, 4, 5]}, ("c", [2, 2, 5]))
 
 
 def main():
@@ -396,6 +434,7 @@ def main():
     export_case("Act_Hardswish_op17", seeded(ActModel, nn.Hardswish()), randn(5, 6, scale=3.0), 17)
     export_case("FunctionalActs", seeded(FunctionalActs), randn(4, 6, scale=2.0))
     gemm_general()
+    export_case("ShapeOps", seeded(ShapeOps), randn(3, 8))
     bad_models()
 
     total = sum(p.stat().st_size for p in OUT_DIR.rglob("*") if p.is_file())

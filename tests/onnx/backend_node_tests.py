@@ -65,28 +65,7 @@ EXPECTED_UNSUPPORTED = {
     # Random dropout (training mode with a non-zero ratio).
     "test_training_dropout": "training-mode Dropout is not supported",
     "test_training_dropout_default": "training-mode Dropout is not supported",
-    # Shapes no torch.flatten gives: a new dim of size 1, splits, reorders, empty tensors
-    # (the engine has flatten, no general reshape).
-    "test_flatten_axis0": "axis 0 of a 4-D input is not supported",
-    "test_flatten_negative_axis4": "axis 0 of a 4-D input is not supported",
-    "test_reshape_allowzero_reordered": "only Reshapes that flatten adjacent dims",
-    "test_reshape_extended_dims": "only Reshapes that flatten adjacent dims",
-    "test_reshape_negative_dim": "only Reshapes that flatten adjacent dims",
-    "test_reshape_negative_extended_dims": "only Reshapes that flatten adjacent dims",
-    "test_reshape_reordered_all_dims": "only Reshapes that flatten adjacent dims",
-    "test_reshape_reordered_last_dims": "only Reshapes that flatten adjacent dims",
-    "test_reshape_zero_and_negative_dim": "only Reshapes that flatten adjacent dims",
-    "test_reshape_zero_dim": "only Reshapes that flatten adjacent dims",
-    # Layers beyond nn.Linear / nn.PReLU / nn.LSTM: a transposed or batched input, a bias
-    # per output element, a slope not per channel (dim 1), batch-major LSTM tensors
-    # (layout=1), peepholes and sequence lengths.
-    "test_gemm_all_attributes": "transA=1",
-    "test_gemm_transposeA": "transA=1",
-    "test_gemm_default_matrix_bias": "bias C of shape [3, 4] is not one value per output",
-    "test_matmul_3d": "only MatMul(x, W) with a constant 2-D W",
-    "test_matmul_4d": "only MatMul(x, W) with a constant 2-D W",
-    "test_prelu_broadcast": "is not one value per channel",
-    "test_prelu_example": "is not one value per channel",
+    # LSTM beyond nn.LSTM: batch-major tensors (layout=1), peepholes and sequence lengths.
     "test_lstm_batchwise": "layout=1 is not supported",
     "test_lstm_with_peepholes": "sequence_lens is not supported",
 }

@@ -378,10 +378,16 @@ TEST(OnnxFlatten, LastAxisIsOneFlattenOfTheLeadingDims) {
   }
 }
 
-TEST(OnnxFlatten, AxisZeroIsUnimplemented) {
-  EXPECT_THAT(FlattenModel(0), StatusIs(absl::StatusCode::kUnimplemented,
-                                        AllOf(HasSubstr("node 'flat' (Flatten): axis 0"),
-                                              HasSubstr("supported: axis 1"))));
+TEST(OnnxFlatten, AxisZeroOrRankAddsADimOfSizeOne) {
+  // ONNX Flatten always gives 2-D: axis 0 is [1, N], axis rank [N, 1] (torch.reshape).
+  for (int64_t axis : {0, -4, 4}) {
+    SCOPED_TRACE(axis);
+    SP_ASSERT_OK_AND_ASSIGN(OnnxModel m, FlattenModel(axis));
+    EXPECT_THAT(Functions(m), ElementsAre("reshape"));
+    SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> b,
+                            RunModel(m.model, {Tensor::Full({2, 3, 4, 5}, 1.0f)}));
+    EXPECT_EQ(b[0].shape(), axis == 4 ? (Shape{120, 1}) : (Shape{1, 120}));
+  }
 }
 
 absl::StatusOr<OnnxModel> MaxPoolModel(const std::vector<int64_t>& kernel,
@@ -589,6 +595,247 @@ TEST(OnnxConstantInputs, BindingChecksTheNameAndDeclaredType) {
   EXPECT_THAT(ImportOnnxFromBytes(bytes, {.constant_inputs = {{"W", Tensor::Zeros({2, 2})}}}),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("graph input 'W' does not take a tensor of shape [2, 2]")));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Gemm, MatMul, Reshape, Transpose, PRelu and Add beyond nn.Linear / flatten / per-channel
+// PReLU: the PyTorch functions they become (a constant operand read with get_attr).
+
+// Import, run, export, import again and run again: the same outputs both times.
+void ExpectExportRoundTrip(const OnnxModel& m, const std::vector<Tensor>& inputs) {
+  std::vector<Shape> shapes;
+  for (const Tensor& t : inputs) shapes.push_back(t.shape());
+  SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> expected, RunModel(m.model, inputs));
+  SP_ASSERT_OK_AND_ASSIGN(std::string bytes,
+                          ExportOnnxToBytes(m.model, shapes, ExportOptionsFor(m)));
+  SP_ASSERT_OK_AND_ASSIGN(OnnxModel back, ImportOnnxFromBytes(bytes));
+  EXPECT_EQ(Functions(back), Functions(m));
+  SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> actual, RunModel(back.model, inputs));
+  ASSERT_EQ(actual.size(), expected.size());
+  for (size_t i = 0; i < actual.size(); ++i) EXPECT_TRUE(AllClose(actual[i], expected[i], 0, 0));
+}
+
+OnnxModelBuilder GemmModel(const Shape& a, bool trans_a, float alpha, float beta) {
+  OnnxModelBuilder b(13);
+  b.Input("a", std::vector<int64_t>(a.begin(), a.end())).Output("y");
+  onnx::NodeProto& gemm = b.Node("Gemm", {"a", "B", "C"}, {"y"});
+  gemm.set_name("gemm");
+  if (trans_a) internal::AddIntAttr(gemm, "transA", 1);
+  internal::AddFloatAttr(gemm, "alpha", alpha);
+  internal::AddFloatAttr(gemm, "beta", beta);
+  return b;
+}
+
+TEST(OnnxGemm, TransposedInputIsTransposeThenLinear) {
+  OnnxModelBuilder b = GemmModel({3, 2}, /*trans_a=*/true, 0.5f, 2.0f);
+  b.Initializer("B", Values({3, 2}, {1, 0, 0, 1, 1, 1})).Initializer("C", Values({1, 2}, {1, 2}));
+  SP_ASSERT_OK_AND_ASSIGN(OnnxModel m, ImportOnnxFromBytes(b.Bytes()));
+  EXPECT_THAT(Functions(m), ElementsAre("transpose"));
+  const Module* linear = m.model.root().FindModule("B");  // named after its weight
+  ASSERT_NE(linear, nullptr);
+  EXPECT_EQ(linear->kind(), OpKind::kLinear);
+  const Tensor a = Values({3, 2}, {1, 2, 3, 4, 5, 6});
+  SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> y, RunModel(m.model, {a}));
+  // 0.5 * a^T B + 2 * C = 0.5 * [[6, 8], [8, 10]] + [2, 4]
+  EXPECT_TRUE(AllClose(y[0], Values({2, 2}, {5, 8, 6, 9}), 1e-6, 0));
+  ExpectExportRoundTrip(m, {a});
+}
+
+TEST(OnnxGemm, MatrixBiasIsAddedAfterTheLinear) {
+  const Tensor a = Values({2, 3}, {1, 2, 3, 4, 5, 6});
+  for (const Shape& c_shape : {Shape{2, 2}, Shape{2, 1}}) {
+    SCOPED_TRACE(ShapeToString(c_shape));
+    OnnxModelBuilder b = GemmModel({2, 3}, /*trans_a=*/false, 1.0f, 0.5f);
+    const Tensor c = c_shape[1] == 2 ? Values({2, 2}, {1, 2, 3, 4}) : Values({2, 1}, {1, 3});
+    b.Initializer("B", Values({3, 2}, {1, 0, 0, 1, 1, 1})).Initializer("C", c);
+    SP_ASSERT_OK_AND_ASSIGN(OnnxModel m, ImportOnnxFromBytes(b.Bytes()));
+    EXPECT_THAT(Functions(m), ElementsAre("add"));
+    // The scaled bias is a buffer of its own: C itself is not beta * C.
+    EXPECT_NE(m.model.root().buffer("C_scaled"), nullptr);
+    SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> y, RunModel(m.model, {a}));
+    // a B = [[4, 5], [10, 11]], + 0.5 C
+    const Tensor expected = c_shape[1] == 2 ? Values({2, 2}, {4.5f, 6, 11.5f, 13})
+                                            : Values({2, 2}, {4.5f, 5.5f, 11.5f, 12.5f});
+    EXPECT_TRUE(AllClose(y[0], expected, 1e-6, 0));
+    ExpectExportRoundTrip(m, {a});
+  }
+}
+
+TEST(OnnxGemm, BiasThatDoesNotBroadcastIsInvalid) {
+  OnnxModelBuilder b = GemmModel({2, 3}, /*trans_a=*/false, 1.0f, 1.0f);
+  b.Initializer("B", Tensor::Zeros({3, 2})).Initializer("C", Tensor::Zeros({3}));
+  EXPECT_THAT(ImportOnnxFromBytes(b.Bytes()),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "node 'gemm' (Gemm): bias C of shape [3] does not broadcast to [M, 2]"));
+}
+
+TEST(OnnxMatMul, BatchedProductOfTwoInputs) {
+  OnnxModelBuilder b(13);
+  b.Input("a", {2, 1, 1, 2}).Input("b", {3, 2, 1}).Output("c");
+  b.Node("MatMul", {"a", "b"}, {"c"});
+  SP_ASSERT_OK_AND_ASSIGN(OnnxModel m, ImportOnnxFromBytes(b.Bytes()));
+  EXPECT_THAT(Functions(m), ElementsAre("matmul"));
+  const std::vector<Tensor> in = {Values({2, 1, 1, 2}, {1, 2, 3, 4}),
+                                  Values({3, 2, 1}, {1, 0, 0, 1, 1, 1})};
+  SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> y, RunModel(m.model, in));
+  EXPECT_TRUE(AllClose(y[0], Values({2, 3, 1, 1}, {1, 2, 3, 3, 4, 7}), 0, 0));
+  ExpectExportRoundTrip(m, in);
+}
+
+TEST(OnnxMatMul, ConstantOperandThatIsNoLinearIsReadWithGetAttr) {
+  // A 3-D constant W, and a constant as the first operand: torch.matmul with get_attr.
+  OnnxModelBuilder b(13);
+  b.Input("x", {2, 2}).Output("y");
+  b.Initializer("W", Values({2, 2, 1}, {1, 1, 1, -1})).Initializer("L", Values({1, 2}, {2, 3}));
+  b.Node("MatMul", {"x", "W"}, {"xw"});  // [2, 2, 1]
+  b.Node("MatMul", {"L", "xw"}, {"y"});  // [2, 1, 1]
+  SP_ASSERT_OK_AND_ASSIGN(OnnxModel m, ImportOnnxFromBytes(b.Bytes()));
+  EXPECT_THAT(Functions(m), ElementsAre("matmul", "matmul"));
+  EXPECT_NE(m.model.root().buffer("W"), nullptr);
+  EXPECT_EQ(m.tensor_fqns.at("L"), "L");
+  const Tensor x = Values({2, 2}, {1, 2, 3, 4});
+  SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> y, RunModel(m.model, {x}));
+  // x W[0] = [3, 7], x W[1] = [-1, -1]; L times each: 2*3 + 3*7 = 27, -5.
+  EXPECT_TRUE(AllClose(y[0], Values({2, 1, 1}, {27, -5}), 0, 0));
+  ExpectExportRoundTrip(m, {x});
+}
+
+TEST(OnnxMatMul, InnerDimsThatDifferNameTheNode) {
+  OnnxModelBuilder b(13);
+  b.Input("a", {2, 3}).Input("b", {4, 2}).Output("c");
+  b.Node("MatMul", {"a", "b"}, {"c"});
+  SP_ASSERT_OK_AND_ASSIGN(OnnxModel m, ImportOnnxFromBytes(b.Bytes()));
+  EXPECT_THAT(RunModel(m.model, {Tensor::Zeros({2, 3}), Tensor::Zeros({4, 2})}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("matmul 'matmul': shapes [2, 3] and [4, 2] cannot be multiplied: "
+                                 "input has 3 columns, other has 4 rows")));
+}
+
+absl::StatusOr<OnnxModel> ReshapeModel(const Shape& data, const std::vector<int64_t>& target,
+                                       bool allowzero = false) {
+  OnnxModelBuilder b(14);
+  b.Input("data", std::vector<int64_t>(data.begin(), data.end()))
+      .Initializer("shape", Int64Values(target))
+      .Output("reshaped");
+  onnx::NodeProto& n = b.Node("Reshape", {"data", "shape"}, {"reshaped"});
+  n.set_name("reshape");
+  if (allowzero) internal::AddIntAttr(n, "allowzero", 1);
+  return ImportOnnxFromBytes(b.Bytes());
+}
+
+TEST(OnnxReshape, AnyConstantTargetIsTorchReshape) {
+  Tensor x = Tensor::Zeros({2, 3, 4});
+  for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = static_cast<float>(i);
+  struct Case {
+    std::vector<int64_t> target;
+    Shape out;
+  };
+  // 0 copies the input's dim, -1 takes the rest.
+  for (const Case& c : {Case{{4, 2, 3}, {4, 2, 3}}, Case{{0, -1, 2}, {2, 6, 2}},
+                        Case{{0, 0, 1, -1}, {2, 3, 1, 4}}, Case{{-1, 2, 3, 4}, {1, 2, 3, 4}}}) {
+    SCOPED_TRACE(ShapeToString(c.out));
+    SP_ASSERT_OK_AND_ASSIGN(OnnxModel m, ReshapeModel({2, 3, 4}, c.target));
+    EXPECT_THAT(Functions(m), ElementsAre("reshape"));
+    SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> y, RunModel(m.model, {x}));
+    SP_ASSERT_OK_AND_ASSIGN(Tensor expected, x.Reshape(c.out));
+    EXPECT_TRUE(AllClose(y[0], expected, 0, 0));
+    ExpectExportRoundTrip(m, {x});
+  }
+}
+
+TEST(OnnxReshape, AllowZeroMakesZeroASize) {
+  SP_ASSERT_OK_AND_ASSIGN(OnnxModel m, ReshapeModel({0, 3, 4}, {3, 4, 0}, /*allowzero=*/true));
+  SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> y, RunModel(m.model, {Tensor::Zeros({0, 3, 4})}));
+  EXPECT_EQ(y[0].shape(), (Shape{3, 4, 0}));
+  ExpectExportRoundTrip(m, {Tensor::Zeros({0, 3, 4})});
+}
+
+TEST(OnnxReshape, TargetThatDoesNotFitNamesTheNode) {
+  EXPECT_THAT(ReshapeModel({2, 3, 4}, {5, 5}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "node 'reshape' (Reshape): cannot reshape [2, 3, 4] to [5, 5]"));
+  EXPECT_THAT(ReshapeModel({2, 3, 4}, {-1, 2, -1}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("node 'reshape' (Reshape)")));
+}
+
+TEST(OnnxReshape, NonConstantTargetIsUnimplemented) {
+  OnnxModelBuilder b(14);
+  b.Input("data", {2, 3}).Input("target", {2}, onnx::TensorProto::INT64).Output("reshaped");
+  b.Node("Reshape", {"data", "target"}, {"reshaped"}).set_name("reshape");
+  EXPECT_THAT(ImportOnnxFromBytes(b.Bytes()),
+              StatusIs(absl::StatusCode::kUnimplemented,
+                       "node 'reshape' (Reshape): the target shape must be a constant (or "
+                       "x.size(i) and constants)"));
+}
+
+TEST(OnnxTranspose, SwapOfTwoDimsIsTorchTranspose) {
+  OnnxModelBuilder b(13);
+  b.Input("x", {2, 1, 3}).Output("y");
+  internal::AddIntsAttr(b.Node("Transpose", {"x"}, {"y"}), "perm", {2, 1, 0});
+  SP_ASSERT_OK_AND_ASSIGN(OnnxModel m, ImportOnnxFromBytes(b.Bytes()));
+  EXPECT_THAT(Functions(m), ElementsAre("transpose"));
+  const Tensor x = Values({2, 1, 3}, {0, 1, 2, 3, 4, 5});
+  SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> y, RunModel(m.model, {x}));
+  EXPECT_TRUE(AllClose(y[0], Values({3, 1, 2}, {0, 3, 1, 4, 2, 5}), 0, 0));
+  ExpectExportRoundTrip(m, {x});
+
+  OnnxModelBuilder rotate(13);
+  rotate.Input("x", {2, 1, 3}).Output("y");
+  onnx::NodeProto& n = rotate.Node("Transpose", {"x"}, {"y"});
+  n.set_name("t");
+  internal::AddIntsAttr(n, "perm", {2, 0, 1});
+  EXPECT_THAT(ImportOnnxFromBytes(rotate.Bytes()),
+              StatusIs(absl::StatusCode::kUnimplemented,
+                       "node 't' (Transpose): perm [2, 0, 1] is not a swap of two dims "
+                       "(torch.transpose)"));
+}
+
+TEST(OnnxPRelu, SlopeNotPerChannelBroadcastsElementWise) {
+  // Slope [3] against [1, 2, 3] is one slope per column (ONNX broadcasts from the right), not
+  // per channel (dim 1).
+  OnnxModelBuilder b(16);
+  b.Input("x", {1, 2, 3}).Initializer("slope", Values({3}, {0.1f, 0.2f, 0.3f})).Output("y");
+  b.Node("PRelu", {"x", "slope"}, {"y"});
+  SP_ASSERT_OK_AND_ASSIGN(OnnxModel m, ImportOnnxFromBytes(b.Bytes()));
+  EXPECT_THAT(Functions(m), ElementsAre("prelu"));
+  const Tensor* slope = m.model.root().buffer("slope");
+  ASSERT_NE(slope, nullptr);
+  EXPECT_EQ(slope->shape(), (Shape{1, 1, 3}));
+  const Tensor x = Values({1, 2, 3}, {-1, 2, -3, 4, -5, -6});
+  SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> y, RunModel(m.model, {x}));
+  EXPECT_TRUE(AllClose(y[0], Values({1, 2, 3}, {-0.1f, 2, -0.9f, 4, -1.0f, -1.8f}), 1e-6, 0));
+  ExpectExportRoundTrip(m, {x});
+}
+
+TEST(OnnxPRelu, ASlopeAlsoReadElsewhereKeepsItsShapeThere) {
+  // PRelu reads slope [3] as [1, 1, 3]; the Add reads the same initializer as [3].
+  OnnxModelBuilder b(16);
+  b.Input("x", {1, 2, 3}).Initializer("slope", Values({3}, {0.1f, 0.2f, 0.3f})).Output("y");
+  b.Node("PRelu", {"x", "slope"}, {"p"});
+  b.Node("Add", {"p", "slope"}, {"y"});
+  SP_ASSERT_OK_AND_ASSIGN(OnnxModel m, ImportOnnxFromBytes(b.Bytes()));
+  EXPECT_THAT(Functions(m), ElementsAre("prelu", "add"));
+  const Tensor* reshaped = m.model.root().buffer("slope");
+  const Tensor* original = m.model.root().buffer("slope_1");
+  ASSERT_NE(reshaped, nullptr);
+  ASSERT_NE(original, nullptr);
+  EXPECT_EQ(reshaped->shape(), (Shape{1, 1, 3}));
+  EXPECT_EQ(original->shape(), (Shape{3}));
+  const Tensor x = Values({1, 2, 3}, {-1, 2, -3, 4, -5, -6});
+  SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> y, RunModel(m.model, {x}));
+  EXPECT_TRUE(AllClose(y[0], Values({1, 2, 3}, {0, 2.2f, -0.6f, 4.1f, -0.8f, -1.5f}), 1e-6, 1e-6));
+}
+
+TEST(OnnxAdd, ConstantOperandIsReadWithGetAttr) {
+  OnnxModelBuilder b(13);
+  b.Input("x", {2, 2}).Initializer("c", Values({2}, {10, 20})).Output("y");
+  b.Node("Add", {"c", "x"}, {"y"});
+  SP_ASSERT_OK_AND_ASSIGN(OnnxModel m, ImportOnnxFromBytes(b.Bytes()));
+  EXPECT_THAT(Functions(m), ElementsAre("add"));
+  const Tensor x = Values({2, 2}, {1, 2, 3, 4});
+  SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> y, RunModel(m.model, {x}));
+  EXPECT_TRUE(AllClose(y[0], Values({2, 2}, {11, 22, 13, 24}), 0, 0));
+  ExpectExportRoundTrip(m, {x});
 }
 
 }  // namespace

@@ -208,10 +208,14 @@ TEST(OnnxBadInput, WrongAttributeTypeNamesIt) {
                                   AllOf(HasSubstr("/fc/Gemm"), HasSubstr("'transB'"))));
 }
 
-TEST(OnnxBadInput, GemmWithTransposedInputIsUnimplemented) {
+TEST(OnnxBadInput, GemmWithTransposedInputIsTransposeThenLinear) {
   onnx::ModelProto m = TinyModel();
   internal::AddIntAttr(*m.mutable_graph()->mutable_node(0), "transA", 1);
-  EXPECT_THAT(Import(m), StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("transA")));
+  SP_ASSERT_OK_AND_ASSIGN(OnnxModel model, Import(m));
+  const Module* fc = model.model.root().FindModule("fc");
+  ASSERT_NE(fc, nullptr);
+  EXPECT_EQ(fc->kind(), OpKind::kLinear);
+  EXPECT_TRUE(model.model.graph().nodes().front()->users().front()->IsCallTo(OpKind::kTranspose));
 }
 
 TEST(OnnxBadInput, GraphOutputNeverComputed) {

@@ -16,6 +16,8 @@
 #include "ops/linear.h"
 #include "ops/norms.h"
 #include "ops/pooling.h"
+#include "ops/reshape.h"
+#include "ops/transpose.h"
 #include "tests/onnx/onnx_fixtures.h"
 #include "tests/testing/golden.h"
 #include "tests/testing/models.h"
@@ -424,6 +426,46 @@ TEST(OnnxExport, DimNamesOfTheWrongCountAreInvalid) {
   options.input_dim_params = {{"batch", ""}, {"batch", ""}};
   EXPECT_THAT(ExportOnnxToBytes(model, {{4, 7}}, options),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("dim names for 2 inputs")));
+}
+
+TEST(OnnxExport, MatmulReshapeTransposeAndBroadcastPreluRoundTrip) {
+  // x [2, 3, 4] -> transpose(1, 2) -> matmul(., w [2, 3, 5]) -> reshape [4, 2, 5]
+  //   -> prelu(., slope [1, 1, 5]) -> add(., bias [5]) -> matmul(., y [5, 2])
+  Rng rng(7);
+  GraphBuilder b(1);
+  b.root().SetBuffer("w", rng.NormalTensor({2, 3, 5}, 0.0f, 1.0f));
+  b.root().SetBuffer("slope", rng.UniformTensor({1, 1, 5}, -0.5f, 0.8f));
+  b.root().SetBuffer("bias", rng.NormalTensor({5}, 0.0f, 1.0f));
+  Node* x = b.Input("x");
+  Node* y = b.Input("y");
+  Node* h = b.Call(OpKind::kTranspose, x, TransposeAttrs{.dim0 = 1, .dim1 = 2}.ToAttrs());
+  h = b.Call(OpKind::kMatmul, {h, b.GetAttr("w")});
+  h = b.Call(OpKind::kReshape, h, ReshapeAttrs{.shape = {4, 2, 5}}.ToAttrs());
+  h = b.Call(OpKind::kPrelu, {h, b.GetAttr("slope")});
+  h = b.Add(h, b.GetAttr("bias"));
+  b.Output(b.Call(OpKind::kMatmul, {h, y}));
+  SP_ASSERT_OK_AND_ASSIGN(GraphModule model, b.Build());
+  const std::vector<Tensor> inputs = {rng.NormalTensor({2, 3, 4}, 0.0f, 2.0f),
+                                      rng.NormalTensor({5, 2}, 0.0f, 1.0f)};
+  for (int64_t opset : {13, 17}) {
+    SCOPED_TRACE(absl::StrCat("opset ", opset));
+    OnnxExportOptions options;
+    options.opset = opset;
+    ExpectRoundTrip(model, inputs, options);
+  }
+}
+
+TEST(OnnxExport, ReshapeToASizeZeroDimNeedsOpset14) {
+  GraphBuilder b(1);
+  b.Output(b.Call(OpKind::kReshape, b.Input("x"), ReshapeAttrs{.shape = {3, 0}}.ToAttrs()));
+  SP_ASSERT_OK_AND_ASSIGN(GraphModule model, b.Build());
+  OnnxExportOptions options;
+  options.opset = 13;
+  EXPECT_THAT(ExportOnnxToBytes(model, {{0, 3}}, options),
+              StatusIs(absl::StatusCode::kUnimplemented,
+                       HasSubstr("a size-0 dim needs allowzero (opset 14)")));
+  options.opset = 14;
+  ExpectRoundTrip(model, {Tensor::Zeros({0, 3})}, options);
 }
 
 }  // namespace

@@ -394,11 +394,35 @@ TEST(Prelu, ModuleWeightMustMatchNumParameters) {
                        "PReLU 'node': weight has shape [3], expected [4]"));
 }
 
-TEST(Prelu, FunctionalRejectsTwoDimWeight) {
+TEST(Prelu, FunctionalWeightOfTwoDimsBroadcastsElementWise) {
+  // ONNX PRelu's slope: [1, 3] against [2, 3] is one slope per column, not per channel (dim 1).
+  SP_ASSERT_OK_AND_ASSIGN(
+      std::vector<Tensor> out,
+      RunOp(OpKind::kPrelu, {}, nullptr,
+            {*Tensor::FromVector({2, 3}, {-1.0f, 2.0f, -3.0f, 4.0f, -5.0f, -6.0f}),
+             *Tensor::FromVector({1, 3}, {0.1f, 0.2f, 0.3f})}));
+  // FloatEq: 0.3f * -3 is not the float nearest to -0.9.
+  EXPECT_THAT(out[0].values<float>(),
+              ::testing::Pointwise(::testing::FloatEq(),
+                                   std::vector<float>{-0.1f, 2.0f, -0.9f, 4.0f, -1.0f, -1.8f}));
+  // [2, 1, 2] against [2, 2, 2]: the middle dim broadcasts.
+  SP_ASSERT_OK_AND_ASSIGN(out, RunOp(OpKind::kPrelu, {}, nullptr,
+                                     {Tensor::Full({2, 2, 2}, -1.0f),
+                                      *Tensor::FromVector({2, 1, 2}, {1.0f, 2.0f, 3.0f, 4.0f})}));
+  EXPECT_THAT(out[0].values<float>(),
+              ::testing::ElementsAre(-1.0f, -2.0f, -1.0f, -2.0f, -3.0f, -4.0f, -3.0f, -4.0f));
+}
+
+TEST(Prelu, FunctionalRejectsTwoDimWeightThatDoesNotBroadcast) {
   EXPECT_THAT(InferOp(OpKind::kPrelu, {}, nullptr,
-                      {TensorValue(Tensor::Zeros({2, 3})), TensorValue(Tensor::Zeros({1, 3}))}),
+                      {TensorValue(Tensor::Zeros({2, 3})), TensorValue(Tensor::Zeros({2, 2}))}),
               StatusIs(absl::StatusCode::kInvalidArgument,
-                       "PReLU 'node': weight must be a scalar or 1-D, got [1, 3]"));
+                       "PReLU 'node': weight [2, 2] does not broadcast to input [2, 3] (a weight "
+                       "of 2+ dims broadcasts element-wise)"));
+  // Never the other way: a weight with more dims than the input.
+  EXPECT_THAT(InferOp(OpKind::kPrelu, {}, nullptr,
+                      {TensorValue(Tensor::Zeros({3})), TensorValue(Tensor::Zeros({1, 3}))}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("does not broadcast")));
 }
 
 TEST(Prelu, FunctionalNeedsTheWeightInput) {

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/str_cat.h"
 #include "graph/builder.h"
 #include "ops/conv2d.h"
 #include "ops/linear.h"
@@ -118,6 +119,37 @@ TEST(DependencyGraph, GroupedConvAndFanOutToOutputBlock) {
   EXPECT_THAT(g.GroupOf("a.weight")->blocked[0], HasSubstr("grouped conv (groups=2)"));
   EXPECT_THAT(g.GroupOf("c.weight")->blocked[0], HasSubstr("model output"));
   EXPECT_EQ(g.GroupOf("grouped.weight"), nullptr);  // not a producer whose channels we own
+}
+
+TEST(DependencyGraph, PreluPassesChannelsOnlyWithAOneDimSlopeParameter) {
+  // a -> prelu(., slope) -> b. A slope of 2+ dims broadcasts element-wise (ONNX PRelu): [1, 1,
+  // 1, 4] has 4 values like a per-channel slope, but they index the last dim.
+  struct Case {
+    Shape slope;
+    bool parameter;
+    int64_t prunable;
+  };
+  for (const Case& c : {Case{{4}, true, 4}, Case{{1}, false, 4}, Case{{4}, false, 0},
+                        Case{{1, 1, 1, 4}, true, 0}}) {
+    SCOPED_TRACE(absl::StrCat(ShapeToString(c.slope), c.parameter ? " parameter" : " buffer"));
+    GraphBuilder b(5);
+    b.AddModule("a", Conv(3, 4, 1));
+    b.AddModule("b", Conv(4, 2, 1));
+    if (c.parameter) {
+      b.root().SetParameter("slope", Tensor::Full(c.slope, 0.1f));
+    } else {
+      b.root().SetBuffer("slope", Tensor::Full(c.slope, 0.1f));
+    }
+    Node* h = b.Call(OpKind::kPrelu, {b.Call("a", b.Input("x")), b.GetAttr("slope")});
+    b.Output(b.Call("b", h));
+    SP_ASSERT_OK_AND_ASSIGN(GraphModule model, b.Build());
+    SP_ASSERT_OK_AND_ASSIGN(DependencyGraph g, BuildDependencyGraph(model, {{1, 3, 4, 4}}));
+    EXPECT_EQ(g.GroupOf("a.weight")->NumPrunable(), c.prunable) << g.ToString();
+    if (c.prunable == 0) {
+      EXPECT_THAT(g.GroupOf("a.weight")->blocked[0],
+                  HasSubstr("channels cannot be sliced through 'prelu'"));
+    }
+  }
 }
 
 }  // namespace

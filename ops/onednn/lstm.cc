@@ -1,5 +1,6 @@
 #include "ops/onednn/lstm.h"
 
+#include <algorithm>
 #include <unordered_map>
 
 #include "core/status_macros.h"
@@ -15,13 +16,13 @@ using dt = memory::data_type;
 class OnednnLstmKernel : public Kernel {
  public:
   struct Layer {
+    int threads;  // OpenMP threads this layer's primitive runs with
     dnnl::lstm_forward primitive;
     memory src, src_iter, src_iter_c, dst, dst_iter, dst_iter_c;
     std::unordered_map<int, memory> args;
   };
 
   absl::Status Run(absl::Span<const Value* const> inputs, Value& output) override {
-    SetOnednnThreads(num_threads_);
     return CallOnednn("LSTM", absl::StatusCode::kInternal, [&] {
       const int64_t state = g_.B * g_.H;  // one layer's h or c
       float* out = output.items[0].tensor.data<float>();
@@ -39,9 +40,11 @@ class OnednnLstmKernel : public Kernel {
         }
         layer.dst_iter.set_data_handle(h_n + l * state);
         layer.dst_iter_c.set_data_handle(c_n + l * state);
+        SetOnednnThreads(layer.threads);
         layer.primitive.execute(CpuStream(), layer.args);
       }
       CpuStream().wait();
+      SetOnednnThreads(num_threads_);
     });
   }
 
@@ -51,6 +54,18 @@ class OnednnLstmKernel : public Kernel {
   Tensor sequences_[2];
   std::vector<Tensor> packed_;  // weights in the primitives' layouts, and the biases
 };
+
+// oneDNN 2.6's LSTM splits each time step's gate GEMM across threads; below about this many
+// multiply-adds per step and thread the per-step synchronization costs more than the extra
+// thread saves. Measured (bench/models_benchmark, 2-layer LSTM, batch 8, 2 threads): hidden
+// 128 ran 1.06 ms on 2 threads vs 0.74 ms on 1; with this rule 0.76 ms. Hidden 192 and 256
+// keep both threads.
+constexpr int64_t kLstmMacsPerStepPerThread = 750'000;
+
+int LstmLayerThreads(int64_t macs_per_step, int num_threads) {
+  const int64_t useful = std::max<int64_t>(1, macs_per_step / kLstmMacsPerStepPerThread);
+  return static_cast<int>(std::min<int64_t>(num_threads, useful));
+}
 
 }  // namespace
 
@@ -82,6 +97,10 @@ absl::StatusOr<std::unique_ptr<Kernel>> CreateOnednnLstm(const LstmGeometry& g,
                                     dnnl::rnn_direction::unidirectional_left2right, src_md,
                                     src_iter_md, src_iter_md, w_layer_any, w_iter_any, bias_md,
                                     dst_md, state_md, state_md);
+      // oneDNN sizes its per-thread work when the primitive is made: make it with the threads
+      // it will run on.
+      const int threads = LstmLayerThreads(g.B * 4 * g.H * (in + g.H), num_threads);
+      SetOnednnThreads(threads);
       dnnl::lstm_forward::primitive_desc pd(desc, eng);
       // PyTorch's [4H, in] weights are oneDNN's ldgoi layout; reorder once to the primitive's.
       auto pack = [&](const Tensor& w, int64_t cols, const memory::desc& want) {
@@ -100,6 +119,7 @@ absl::StatusOr<std::unique_ptr<Kernel>> CreateOnednnLstm(const LstmGeometry& g,
       memory bias(bias_md, eng, kernel->packed_.back().data<float>());
 
       OnednnLstmKernel::Layer layer;
+      layer.threads = threads;
       layer.primitive = dnnl::lstm_forward(pd);
       layer.src = memory(src_md, eng, DNNL_MEMORY_NONE);
       layer.dst = memory(dst_md, eng, DNNL_MEMORY_NONE);
@@ -118,6 +138,7 @@ absl::StatusOr<std::unique_ptr<Kernel>> CreateOnednnLstm(const LstmGeometry& g,
       kernel->layers_.push_back(std::move(layer));
     }
   }));
+  SetOnednnThreads(num_threads);
   return kernel;
 }
 

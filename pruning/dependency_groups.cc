@@ -298,15 +298,17 @@ absl::StatusOr<DependencyGraph> Analyzer::Run() {
     graph.producer_rows[fqn] = std::move(map);
   }
   graph.node_channels.reserve(channels.size());
-  for (const auto& [node, c] : channels) {
-    if (!c.known) continue;
+  for (const Node* node : model_.graph().nodes()) {  // graph order: nodes and elements in memory order
+    auto it = channels.find(node);
+    if (it == channels.end() || !it->second.known) continue;
+    const Channels& c = it->second;
     DependencyGraph::NodeChannels nc{c.dim, {}};
     nc.positions.reserve(c.elements.size());
     for (int e : c.elements) {
       const int root = uf_.Find(e);
       nc.positions.push_back({group_of_root[root], channel_of_root[root]});  // (-1, -1) when unowned
     }
-    graph.node_channels[node->name()] = std::move(nc);
+    graph.node_channels[node] = std::move(nc);
   }
   // The first block of any of a channel's elements blocks the channel.
   for (int e = 0; e < uf_.size(); ++e) {

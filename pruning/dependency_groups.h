@@ -54,7 +54,8 @@ struct DependencyGraph {
     int64_t dim;
     std::vector<GroupChannel> positions;
   };
-  absl::flat_hash_map<std::string, NodeChannels> node_channels;  // by node name
+  // By node of the analyzed model (valid while its graph is unchanged).
+  absl::flat_hash_map<const Node*, NodeChannels> node_channels;
   // Every tensor dim whose entries belong to group channels, seen from the tensor: removing a
   // channel removes index k along `dim` of tensor_names[tensor] wherever channel_of_index[k]
   // is that channel. Tensor-major and index-compact because a 10,000-layer residual net has

@@ -56,7 +56,7 @@ class GroupPlanner {
   PrunePlan& plan_;
   std::map<int, std::vector<bool>> pruned_;
   std::map<int, std::vector<std::string>> reasons_;  // why a pruned channel cannot go ("" = it can)
-  absl::flat_hash_map<std::string, std::vector<PositionValue>> values_;  // by node name
+  absl::flat_hash_map<const Node*, std::vector<PositionValue>> values_;
   std::vector<FoldSite> folds_;
   std::map<std::string, int64_t> depthwise_;  // depthwise conv module -> channel count
 };
@@ -68,7 +68,7 @@ absl::StatusOr<std::vector<PositionValue>> GroupPlanner::Evaluate(const Node& no
   const std::string where = absl::StrCat("'", node.name(), "'");
   auto input = [&](size_t i) -> const std::vector<PositionValue>* {
     if (i >= node.args().size()) return nullptr;
-    auto it = values_.find(node.args()[i]->name());
+    auto it = values_.find(node.args()[i]);
     return it == values_.end() ? nullptr : &it->second;
   };
   auto copy_input = [&](const std::vector<PositionValue>* in) {
@@ -93,7 +93,7 @@ absl::StatusOr<std::vector<PositionValue>> GroupPlanner::Evaluate(const Node& no
   if ((op == OpKind::kLinear || op == OpKind::kConv2d) && module != nullptr) {
     SP_ASSIGN_OR_RETURN(int64_t groups, GetIntAttr(attrs, "groups", 1));
     const auto* in = input(0);
-    auto in_pos = dg_.node_channels.find(node.args()[0]->name());
+    auto in_pos = dg_.node_channels.find(node.args()[0]);
     const bool depthwise = op == OpKind::kConv2d && groups > 1;
     if (in != nullptr && in_pos != dg_.node_channels.end() && !depthwise) {
       bool padded = false;
@@ -210,12 +210,12 @@ absl::StatusOr<std::vector<PositionValue>> GroupPlanner::Evaluate(const Node& no
 
 absl::Status GroupPlanner::Run() {
   for (const Node* node : plan_.model().graph().nodes()) {
-    auto it = dg_.node_channels.find(node->name());
+    auto it = dg_.node_channels.find(node);
     if (it == dg_.node_channels.end()) {
       // No channel info (tuples, model outputs); consumers inside still need their folds.
       continue;
     }
-    SP_ASSIGN_OR_RETURN(values_[node->name()], Evaluate(*node, it->second.positions));
+    SP_ASSIGN_OR_RETURN(values_[node], Evaluate(*node, it->second.positions));
   }
   return PlanEdits();
 }

@@ -15,7 +15,8 @@
 namespace structprune {
 
 // Group channel c of a group is pruned when any of the group's producers (weight FQN ->
-// row mask) masks a row of c. `dg` must describe the prepared model the plan was made for.
+// row mask) masks a row of c. `dg` must be the analysis of the very model the plan was made
+// for (it refers to that graph's nodes).
 // Records slices, bias folds and one report record per masked producer.
 absl::Status PlanGroupPrune(const DependencyGraph& dg, const std::map<std::string, Tensor>& producer_masks,
                             PrunePlan& plan);

@@ -145,7 +145,7 @@ absl::StatusOr<std::vector<BaseStructuredSparsifier::FollowerMask>> BaseStructur
     const bool depthwise = m.kind() == OpKind::kConv2d && GetIntAttr(m.attrs(), "groups", 1).value_or(1) > 1;
     if (m.kind() != OpKind::kBatchNorm2d && !depthwise) continue;
     if (masked_modules.count(&m)) continue;
-    auto nc = dg.node_channels.find(node->name());
+    auto nc = dg.node_channels.find(node);
     if (nc == dg.node_channels.end() || nc->second.positions.empty()) continue;
     auto prune_bias_of = [&](int group) {
       const bool* b = std::get_if<bool>(&configured[group][kPruneBias]);

@@ -35,11 +35,8 @@ class GraphModule {
   // Placeholder names in order: the model's inputs.
   std::vector<std::string> InputNames() const;
   int64_t NumParameters() const { return root_->NumParameters(); }
-  // Copy for all-or-nothing edits: edit the copy, then move it in. See Module::Clone for
-  // `tensors` (kShared: the edits must replace tensors, never write into them).
-  GraphModule Clone(Module::TensorCopy tensors = Module::TensorCopy::kDeep) const {
-    return GraphModule(root_->Clone(tensors), graph_.Clone());
-  }
+  // Deep copy (tensors cloned), for all-or-nothing edits: edit the copy, then move it in.
+  GraphModule Clone() const { return GraphModule(root_->Clone(), graph_.Clone()); }
 
  private:
   std::unique_ptr<Module> root_;

@@ -135,27 +135,24 @@ Channels Analyzer::Visit(const Node& node, const std::vector<const Channels*>& a
   // F.prelu passes channels only when its slopes are one shared value or a 1-D parameter read
   // with get_attr (sliced with the channels). A weight of 2+ dims broadcasts element-wise: a
   // pruned channel's constant would vary along other dims, and nothing slices it per channel.
+  const bool functional_prelu =
+      op == OpKind::kPrelu && node.kind() == NodeKind::kCallFunction && node.args().size() == 2;
+  const Tensor* slope_parameter = nullptr;  // the slopes as a parameter read with get_attr
   bool sliceable_slopes = true;
-  if (op == OpKind::kPrelu && node.kind() == NodeKind::kCallFunction && node.args().size() == 2) {
-    const Shape* slope_shape = ShapeOf(*node.args()[1]);
+  if (functional_prelu) {
     const Node& slope = *node.args()[1];
-    auto owner = slope.kind() == NodeKind::kGetAttr ? model_.root().FindTensorOwner(slope.target())
-                                                    : absl::NotFoundError("");
-    const bool parameter = owner.ok() && owner->first->parameter(owner->second) != nullptr;
+    if (slope.kind() == NodeKind::kGetAttr) {
+      auto owner = model_.root().FindTensorOwner(slope.target());
+      if (owner.ok()) slope_parameter = owner->first->parameter(owner->second);
+    }
+    const Shape* slope_shape = ShapeOf(slope);
     sliceable_slopes = slope_shape != nullptr && slope_shape->size() <= 1 &&
-                       (NumElements(*slope_shape) == 1 || parameter);
+                       (NumElements(*slope_shape) == 1 || slope_parameter != nullptr);
   }
   if (pass_through && sliceable_slopes && in.known && shape != nullptr && in.dim == ChannelDimOf(*shape)) {
     if (module != nullptr) AddPerChannel(in, *module, node.target());
-    if (op == OpKind::kPrelu && node.kind() == NodeKind::kCallFunction && args.size() == 2 &&
-        node.args()[1]->kind() == NodeKind::kGetAttr) {
-      auto owner = model_.root().FindTensorOwner(node.args()[1]->target());
-      if (owner.ok()) {
-        const Tensor* w = owner->first->parameter(owner->second);
-        if (w != nullptr && w->numel() == static_cast<int64_t>(in.elements.size())) {
-          AddEntries(in.elements, node.args()[1]->target(), 0);
-        }
-      }
+    if (slope_parameter != nullptr && slope_parameter->numel() == static_cast<int64_t>(in.elements.size())) {
+      AddEntries(in.elements, node.args()[1]->target(), 0);
     }
     return in;
   }

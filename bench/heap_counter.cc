@@ -3,20 +3,30 @@
 #include <malloc.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstddef>
-#include <cstdlib>
-#include <new>
+#include <cstring>
+
+// glibc's own entry points, which the replacements below forward to.
+extern "C" {
+void* __libc_malloc(size_t size);
+void* __libc_calloc(size_t n, size_t size);
+void* __libc_realloc(void* p, size_t size);
+void* __libc_memalign(size_t alignment, size_t size);
+void __libc_free(void* p);
+}
 
 namespace structprune::bench {
 namespace {
 
 std::atomic<int64_t> live_bytes{0};
 std::atomic<int64_t> peak_bytes{0};
+std::atomic<int64_t> allocations{0};
 
-// Counts malloc_usable_size: the same number on allocation and on release, whatever size
-// (if any) the matching delete passes.
+// Counts malloc_usable_size: the same number on allocation and on release.
 void* Counted(void* p) {
   if (p == nullptr) return nullptr;
+  allocations.fetch_add(1, std::memory_order_relaxed);
   const auto n = static_cast<int64_t>(malloc_usable_size(p));
   const int64_t live = live_bytes.fetch_add(n, std::memory_order_relaxed) + n;
   int64_t peak = peak_bytes.load(std::memory_order_relaxed);
@@ -25,27 +35,8 @@ void* Counted(void* p) {
   return p;
 }
 
-void Release(void* p) {
-  if (p == nullptr) return;
-  live_bytes.fetch_sub(static_cast<int64_t>(malloc_usable_size(p)), std::memory_order_relaxed);
-  std::free(p);
-}
-
-void* Allocate(std::size_t size, std::size_t alignment) {
-  if (size == 0) size = 1;
-  void* p = nullptr;
-  if (alignment <= alignof(std::max_align_t)) {
-    p = std::malloc(size);
-  } else if (posix_memalign(&p, alignment, size) != 0) {
-    p = nullptr;
-  }
-  return Counted(p);
-}
-
-void* AllocateOrThrow(std::size_t size, std::size_t alignment) {
-  void* p = Allocate(size, alignment);
-  if (p == nullptr) throw std::bad_alloc();
-  return p;
+void Uncount(void* p) {
+  if (p != nullptr) live_bytes.fetch_sub(static_cast<int64_t>(malloc_usable_size(p)), std::memory_order_relaxed);
 }
 
 }  // namespace
@@ -56,50 +47,44 @@ void ResetHeapPeak() { peak_bytes.store(LiveHeapBytes(), std::memory_order_relax
 
 int64_t PeakHeapBytes() { return peak_bytes.load(std::memory_order_relaxed); }
 
+int64_t HeapAllocations() { return allocations.load(std::memory_order_relaxed); }
+
 }  // namespace structprune::bench
 
-// The replaceable global allocation functions ([new.delete]): every form the program or
-// libstructprune (Tensor storage uses the aligned ones) may call.
-using structprune::bench::AllocateOrThrow;
+// The C allocation functions, replaced process-wide (glibc supports interposing them): every
+// operator new, Tensor storage (calloc) and library allocation goes through these.
+using structprune::bench::Counted;
+using structprune::bench::Uncount;
 
-void* operator new(std::size_t size) { return AllocateOrThrow(size, 0); }
-void* operator new[](std::size_t size) { return AllocateOrThrow(size, 0); }
-void* operator new(std::size_t size, std::align_val_t al) {
-  return AllocateOrThrow(size, static_cast<std::size_t>(al));
-}
-void* operator new[](std::size_t size, std::align_val_t al) {
-  return AllocateOrThrow(size, static_cast<std::size_t>(al));
-}
-void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
-  return structprune::bench::Allocate(size, 0);
-}
-void* operator new[](std::size_t size, const std::nothrow_t&) noexcept {
-  return structprune::bench::Allocate(size, 0);
-}
-void* operator new(std::size_t size, std::align_val_t al, const std::nothrow_t&) noexcept {
-  return structprune::bench::Allocate(size, static_cast<std::size_t>(al));
-}
-void* operator new[](std::size_t size, std::align_val_t al, const std::nothrow_t&) noexcept {
-  return structprune::bench::Allocate(size, static_cast<std::size_t>(al));
+extern "C" {
+
+void* malloc(size_t size) { return Counted(__libc_malloc(size)); }
+
+void* calloc(size_t n, size_t size) { return Counted(__libc_calloc(n, size)); }
+
+void* realloc(void* p, size_t size) {
+  const int64_t before = p == nullptr ? 0 : static_cast<int64_t>(malloc_usable_size(p));
+  void* q = __libc_realloc(p, size);
+  if (q == nullptr) return nullptr;  // p (if any) is untouched
+  structprune::bench::live_bytes.fetch_sub(before, std::memory_order_relaxed);
+  return Counted(q);
 }
 
-void operator delete(void* p) noexcept { structprune::bench::Release(p); }
-void operator delete[](void* p) noexcept { structprune::bench::Release(p); }
-void operator delete(void* p, std::size_t) noexcept { structprune::bench::Release(p); }
-void operator delete[](void* p, std::size_t) noexcept { structprune::bench::Release(p); }
-void operator delete(void* p, std::align_val_t) noexcept { structprune::bench::Release(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { structprune::bench::Release(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
-  structprune::bench::Release(p);
+void free(void* p) {
+  Uncount(p);
+  __libc_free(p);
 }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
-  structprune::bench::Release(p);
+
+void* memalign(size_t alignment, size_t size) { return Counted(__libc_memalign(alignment, size)); }
+
+void* aligned_alloc(size_t alignment, size_t size) { return memalign(alignment, size); }
+
+int posix_memalign(void** out, size_t alignment, size_t size) {
+  if (alignment < sizeof(void*) || (alignment & (alignment - 1)) != 0) return EINVAL;
+  void* p = memalign(alignment, size);
+  if (p == nullptr) return ENOMEM;
+  *out = p;
+  return 0;
 }
-void operator delete(void* p, const std::nothrow_t&) noexcept { structprune::bench::Release(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { structprune::bench::Release(p); }
-void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept {
-  structprune::bench::Release(p);
-}
-void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept {
-  structprune::bench::Release(p);
-}
+
+}  // extern "C"

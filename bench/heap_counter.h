@@ -1,6 +1,7 @@
-// Heap counter for benchmarks: the binary that links heap_counter.cc replaces the global
-// operator new/delete and counts live heap bytes (usable sizes), so a benchmark can report
-// the peak its measured pass reached.
+// Heap counter for benchmarks: the binary that links heap_counter.cc replaces malloc, calloc,
+// realloc, free and the aligned forms (operator new and Tensor storage both end there) and
+// counts live heap bytes (usable sizes) and allocations, so a benchmark can report the peak
+// and the number of allocations its measured pass made.
 #ifndef STRUCTPRUNE_BENCH_HEAP_COUNTER_H_
 #define STRUCTPRUNE_BENCH_HEAP_COUNTER_H_
 
@@ -8,7 +9,7 @@
 
 namespace structprune::bench {
 
-// Bytes allocated through operator new and not yet deleted, process-wide.
+// Bytes allocated and not yet freed, process-wide.
 int64_t LiveHeapBytes();
 
 // Starts a new peak window at the current live bytes.
@@ -16,6 +17,9 @@ void ResetHeapPeak();
 
 // The highest live bytes since the last ResetHeapPeak() (or the start of the process).
 int64_t PeakHeapBytes();
+
+// Allocations made since the process started.
+int64_t HeapAllocations();
 
 }  // namespace structprune::bench
 

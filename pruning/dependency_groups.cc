@@ -3,6 +3,8 @@
 #include <numeric>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
+#include "absl/types/span.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/status_macros.h"
@@ -30,11 +32,13 @@ class UnionFind {
   std::vector<int> parent_;
 };
 
-// What a node's output carries along its channel dim: one element per position.
+// What a node's output carries along its channel dim: one element per position, as a range
+// of the analyzer's element list (shared by pass-through ops instead of copied per node).
 struct Channels {
   bool known = false;
-  int64_t dim = 1;           // the channel dim of the value
-  std::vector<int> elements;
+  int64_t dim = 1;  // the channel dim of the value
+  int32_t begin = 0;
+  int32_t count = 0;
 };
 
 class Analyzer {
@@ -53,19 +57,27 @@ class Analyzer {
     reasons_.push_back(std::move(why));
     return static_cast<int>(reasons_.size()) - 1;
   }
-  // Fresh elements, one per channel.
-  std::vector<int> Fresh(int64_t n, int blocked_reason) {
-    std::vector<int> out;
-    for (int64_t i = 0; i < n; ++i) {
-      out.push_back(uf_.Add());
-      blocked_.push_back(blocked_reason);
-    }
+  // Element k of a value's channels (valid while the list is not appended to).
+  int Element(const Channels& c, int64_t k) const { return elements_[c.begin + k]; }
+  // Appends `n` positions that `element(i)` fills; returns them as a known value along `dim`.
+  template <typename ElementOf>
+  Channels Append(int64_t dim, int64_t n, ElementOf element) {
+    Channels out{true, dim, static_cast<int32_t>(elements_.size()), static_cast<int32_t>(n)};
+    for (int64_t i = 0; i < n; ++i) elements_.push_back(element(i));
     return out;
+  }
+  // Fresh elements, one per channel.
+  Channels Fresh(int64_t dim, int64_t n, int blocked_reason) {
+    return Append(dim, n, [&](int64_t) {
+      blocked_.push_back(blocked_reason);
+      return uf_.Add();
+    });
   }
   void Block(const Channels& c, int reason) {
     if (!c.known) return;
-    for (int e : c.elements) {
-      if (blocked_[e] < 0) blocked_[e] = reason;
+    for (int64_t k = 0; k < c.count; ++k) {
+      int& blocked = blocked_[Element(c, k)];
+      if (blocked < 0) blocked = reason;
     }
   }
   void Block(const Channels& c, std::string why) {
@@ -76,53 +88,51 @@ class Analyzer {
     if (fresh) tensor_names_.push_back(fqn);
     return it->second;
   }
-  // `tensor` slices [..., k, ...] along `dim` belong to elements[k], for every k.
-  void AddEntries(const std::vector<int>& elements, const std::string& tensor, int64_t dim) {
-    raw_slices_.push_back({TensorId(tensor), static_cast<int32_t>(dim), elements});
+  // `tensor` slices [..., k, ...] along `dim` belong to element k of `c`, for every k.
+  void AddEntries(const Channels& c, const std::string& tensor, int64_t dim) {
+    raw_slices_.push_back({TensorId(tensor), static_cast<int32_t>(dim), c.begin, c.count});
   }
   // Per-channel tensors of a pass-through module (BatchNorm stats, PReLU slopes).
   void AddPerChannel(const Channels& c, const Module& m, const std::string& fqn) {
     for (const auto& [name, t] : m.parameters()) {
-      if (t.dim() == 1 && t.size(0) == static_cast<int64_t>(c.elements.size())) AddEntries(c.elements, fqn + "." + name, 0);
+      if (t.dim() == 1 && t.size(0) == c.count) AddEntries(c, fqn + "." + name, 0);
     }
     for (const auto& [name, t] : m.buffers()) {
-      if (t.dim() == 1 && t.size(0) == static_cast<int64_t>(c.elements.size())) AddEntries(c.elements, fqn + "." + name, 0);
+      if (t.dim() == 1 && t.size(0) == c.count) AddEntries(c, fqn + "." + name, 0);
     }
   }
-  Channels Visit(const Node& node, const std::vector<const Channels*>& args);
+  Channels Visit(const Node& node, absl::Span<const Channels* const> args);
 
   const GraphModule& model_;
   const Interpreter& plan_;
   UnionFind uf_;
+  std::vector<int> elements_;  // every value's channel elements, appended in graph order
   struct RawSlices {
     int32_t tensor;
     int32_t dim;
-    std::vector<int> element_of_index;
+    int32_t begin;  // index k of the slice belongs to elements_[begin + k]
+    int32_t count;
   };
   std::vector<RawSlices> raw_slices_;
   std::vector<int> blocked_;                               // per element: reason, -1 when free
   std::vector<std::string> reasons_;
   absl::flat_hash_map<std::string, int32_t> tensor_ids_;
   std::vector<std::string> tensor_names_;
-  std::vector<std::pair<std::string, std::vector<int>>> producers_;  // weight fqn -> row elements
+  std::vector<std::pair<std::string, Channels>> producers_;  // weight fqn -> row elements
 };
 
 int64_t ChannelDimOf(const Shape& s) { return s.size() >= 3 ? 1 : static_cast<int64_t>(s.size()) - 1; }
 
-Channels Analyzer::Visit(const Node& node, const std::vector<const Channels*>& args) {
+Channels Analyzer::Visit(const Node& node, absl::Span<const Channels* const> args) {
   const Shape* shape = ShapeOf(node);
   auto opaque = [&](std::string why) {
     const int reason = Reason(std::move(why));
     for (const Channels* a : args) Block(*a, reason);
     Channels out;
-    if (shape != nullptr && !shape->empty()) {
-      out.known = true;
-      out.dim = ChannelDimOf(*shape);
-      out.elements = Fresh((*shape)[out.dim], reason);
-    }
+    if (shape != nullptr && !shape->empty()) out = Fresh(ChannelDimOf(*shape), (*shape)[ChannelDimOf(*shape)], reason);
     return out;
   };
-  const std::string where = absl::StrCat("'", node.name(), "' (", OpName(node.op()), ")");
+  auto where = [&] { return absl::StrCat("'", node.name(), "' (", OpName(node.op()), ")"); };
   if (node.kind() == NodeKind::kPlaceholder) return opaque(absl::StrCat("model input '", node.name(), "'"));
   if (node.kind() == NodeKind::kGetAttr) return Channels{};
   const Module* module = node.kind() == NodeKind::kCallModule ? model_.root().FindModule(node.target()) : nullptr;
@@ -151,45 +161,43 @@ Channels Analyzer::Visit(const Node& node, const std::vector<const Channels*>& a
   }
   if (pass_through && sliceable_slopes && in.known && shape != nullptr && in.dim == ChannelDimOf(*shape)) {
     if (module != nullptr) AddPerChannel(in, *module, node.target());
-    if (slope_parameter != nullptr && slope_parameter->numel() == static_cast<int64_t>(in.elements.size())) {
-      AddEntries(in.elements, node.args()[1]->target(), 0);
-    }
+    if (slope_parameter != nullptr && slope_parameter->numel() == in.count) AddEntries(in, node.args()[1]->target(), 0);
     return in;
   }
   if (op == OpKind::kLinear && module != nullptr && in.known) {
     const std::string fqn = node.target();
     if (in.dim != static_cast<int64_t>(shape->size()) - 1) {
-      Block(in, absl::StrCat(where, " reads another dim than the channels"));
+      Block(in, absl::StrCat(where(), " reads another dim than the channels"));
     } else {
-      AddEntries(in.elements, fqn + ".weight", 1);
+      AddEntries(in, fqn + ".weight", 1);
     }
-    Channels out{true, static_cast<int64_t>(shape->size()) - 1, Fresh(shape->back(), -1)};
-    AddEntries(out.elements, fqn + ".weight", 0);
-    if (module->parameter("bias") || module->parameter("_bias")) AddEntries(out.elements, fqn + ".bias", 0);
-    producers_.emplace_back(fqn + ".weight", out.elements);
+    const Channels out = Fresh(static_cast<int64_t>(shape->size()) - 1, shape->back(), -1);
+    AddEntries(out, fqn + ".weight", 0);
+    if (module->parameter("bias") || module->parameter("_bias")) AddEntries(out, fqn + ".bias", 0);
+    producers_.emplace_back(fqn + ".weight", out);
     return out;
   }
   if (op == OpKind::kConv2d && module != nullptr && in.known && in.dim == ChannelDimOf(*shape)) {
     const std::string fqn = node.target();
     const int64_t groups = GetIntAttr(module->attrs(), "groups", 1).value_or(1);
     const int64_t oc = (*shape)[in.dim];
-    const int64_t ic = static_cast<int64_t>(in.elements.size());
+    const int64_t ic = in.count;
     const bool has_bias = module->parameter("bias") || module->parameter("_bias");
     if (groups == 1) {
-      AddEntries(in.elements, fqn + ".weight", 1);
-      Channels out{true, in.dim, Fresh(oc, -1)};
-      AddEntries(out.elements, fqn + ".weight", 0);
-      if (has_bias) AddEntries(out.elements, fqn + ".bias", 0);
-      producers_.emplace_back(fqn + ".weight", out.elements);
+      AddEntries(in, fqn + ".weight", 1);
+      const Channels out = Fresh(in.dim, oc, -1);
+      AddEntries(out, fqn + ".weight", 0);
+      if (has_bias) AddEntries(out, fqn + ".bias", 0);
+      producers_.emplace_back(fqn + ".weight", out);
       return out;
     }
     if (groups == ic && oc == ic) {
       // Depthwise: output channel k is input channel k filtered; they go together.
-      AddEntries(in.elements, fqn + ".weight", 0);
-      if (has_bias) AddEntries(in.elements, fqn + ".bias", 0);
+      AddEntries(in, fqn + ".weight", 0);
+      if (has_bias) AddEntries(in, fqn + ".bias", 0);
       return in;
     }
-    return opaque(absl::StrCat(where, " is a grouped conv (groups=", groups, ")"));
+    return opaque(absl::StrCat(where(), " is a grouped conv (groups=", groups, ")"));
   }
   if (op == OpKind::kFlatten && in.known && shape != nullptr) {
     const Shape& src = *ShapeOf(*node.args()[0]);
@@ -202,16 +210,14 @@ Channels Analyzer::Visit(const Node& node, const std::vector<const Channels*>& a
     if (start == 1 && (end == -1 || end == static_cast<int64_t>(src.size()) - 1) && in.dim == 1 && src.size() >= 2) {
       // [N, C, H, W] -> [N, C*H*W]: channel c owns h*w consecutive columns.
       const int64_t per = NumElements(src) / (src[0] * src[1]);
-      Channels out{true, 1, {}};
-      for (int e : in.elements) out.elements.insert(out.elements.end(), per, e);
-      return out;
+      return Append(1, in.count * per, [&](int64_t i) { return Element(in, i / per); });
     }
-    return opaque(absl::StrCat(where, " flattens the channel dim with others"));
+    return opaque(absl::StrCat(where(), " flattens the channel dim with others"));
   }
   if (op == OpKind::kAdd && args.size() == 2 && args[0]->known && args[1]->known &&
-      args[0]->dim == args[1]->dim && args[0]->elements.size() == args[1]->elements.size()) {
+      args[0]->dim == args[1]->dim && args[0]->count == args[1]->count) {
     // A residual sum: channel k of both operands is one channel.
-    for (size_t k = 0; k < args[0]->elements.size(); ++k) uf_.Union(args[0]->elements[k], args[1]->elements[k]);
+    for (int64_t k = 0; k < args[0]->count; ++k) uf_.Union(Element(*args[0], k), Element(*args[1], k));
     return *args[0];
   }
   if (op == OpKind::kCat && shape != nullptr) {
@@ -221,20 +227,25 @@ Channels Analyzer::Visit(const Node& node, const std::vector<const Channels*>& a
     bool all_known = true;
     for (const Channels* a : args) all_known &= a->known && a->dim == ChannelDimOf(*shape);
     if (all_known && dim == ChannelDimOf(*shape)) {
-      Channels out{true, dim, {}};
-      for (const Channels* a : args) out.elements.insert(out.elements.end(), a->elements.begin(), a->elements.end());
-      return out;
+      int64_t total = 0;
+      for (const Channels* a : args) total += a->count;
+      size_t part = 0;
+      int64_t offset = 0;  // of `part` in the concatenation
+      return Append(dim, total, [&](int64_t i) {
+        while (i - offset >= args[part]->count) offset += args[part++]->count;
+        return Element(*args[part], i - offset);
+      });
     }
-    return opaque(absl::StrCat(where, " concatenates along dim ", dim));
+    return opaque(absl::StrCat(where(), " concatenates along dim ", dim));
   }
-  return opaque(absl::StrCat("channels cannot be sliced through ", where));
+  return opaque(absl::StrCat("channels cannot be sliced through ", where()));
 }
 
 absl::StatusOr<DependencyGraph> Analyzer::Run() {
   absl::flat_hash_map<const Node*, Channels> channels;
   channels.reserve(model_.graph().size());
   for (const Node* node : model_.graph().nodes()) {
-    std::vector<const Channels*> args;
+    absl::InlinedVector<const Channels*, 4> args;
     static const Channels kUnknown;
     for (const Node* a : node->args()) {
       auto it = channels.find(a);
@@ -251,8 +262,8 @@ absl::StatusOr<DependencyGraph> Analyzer::Run() {
       channels[node] = Channels{};
       const Shape* shape = ShapeOf(*node);
       if (shape != nullptr && !shape->empty()) {
-        channels[node] = Channels{true, static_cast<int64_t>(shape->size()) - 1,
-                                  Fresh(shape->back(), Reason(absl::StrCat("output of '", node->name(), "'")))};
+        channels[node] = Fresh(static_cast<int64_t>(shape->size()) - 1, shape->back(),
+                               Reason(absl::StrCat("output of '", node->name(), "'")));
       }
       continue;
     }
@@ -264,8 +275,8 @@ absl::StatusOr<DependencyGraph> Analyzer::Run() {
   absl::flat_hash_map<int, int> producer_of_root;
   for (size_t p = 0; p < producers_.size(); ++p) {
     producer_sets.Add();
-    for (int e : producers_[p].second) {
-      auto [it, inserted] = producer_of_root.try_emplace(uf_.Find(e), static_cast<int>(p));
+    for (int64_t k = 0; k < producers_[p].second.count; ++k) {
+      auto [it, inserted] = producer_of_root.try_emplace(uf_.Find(Element(producers_[p].second, k)), static_cast<int>(p));
       if (!inserted) producer_sets.Union(static_cast<int>(p), it->second);
     }
   }
@@ -283,8 +294,9 @@ absl::StatusOr<DependencyGraph> Analyzer::Run() {
     ChannelGroup& g = graph.groups[group];
     g.producers.push_back(fqn);
     DependencyGraph::RowMap map{group, {}};
-    for (int e : rows) {
-      const int root = uf_.Find(e);
+    map.channel_of_row.reserve(rows.count);
+    for (int64_t k = 0; k < rows.count; ++k) {
+      const int root = uf_.Find(Element(rows, k));
       if (channel_of_root[root] < 0) {
         channel_of_root[root] = static_cast<int32_t>(g.size());
         group_of_root[root] = group;
@@ -300,9 +312,9 @@ absl::StatusOr<DependencyGraph> Analyzer::Run() {
     if (it == channels.end() || !it->second.known) continue;
     const Channels& c = it->second;
     DependencyGraph::NodeChannels nc{c.dim, {}};
-    nc.positions.reserve(c.elements.size());
-    for (int e : c.elements) {
-      const int root = uf_.Find(e);
+    nc.positions.reserve(c.count);
+    for (int64_t k = 0; k < c.count; ++k) {
+      const int root = uf_.Find(Element(c, k));
       nc.positions.push_back({group_of_root[root], channel_of_root[root]});  // (-1, -1) when unowned
     }
     graph.node_channels[node] = std::move(nc);
@@ -317,14 +329,13 @@ absl::StatusOr<DependencyGraph> Analyzer::Run() {
   // Tensor slices: elements become group channels; slices no group owns any of are dropped.
   for (RawSlices& raw : raw_slices_) {
     DependencyGraph::TensorSlices slices{raw.tensor, raw.dim, {}};
-    slices.channel_of_index.reserve(raw.element_of_index.size());
+    slices.channel_of_index.reserve(raw.count);
     bool owned = false;
-    for (int e : raw.element_of_index) {
-      const int root = uf_.Find(e);
+    for (int32_t k = 0; k < raw.count; ++k) {
+      const int root = uf_.Find(elements_[raw.begin + k]);
       owned = owned || channel_of_root[root] >= 0;
       slices.channel_of_index.push_back({group_of_root[root], channel_of_root[root]});
     }
-    raw.element_of_index = {};
     if (owned) graph.slices.push_back(std::move(slices));
   }
   graph.tensor_names = std::move(tensor_names_);

@@ -273,24 +273,23 @@ absl::Status GroupPlanner::PlanEdits() {
   for (const auto& [key, flags] : removed) {
     const std::string fqn(key.first);
     const int64_t dim = key.second;
-    std::string stored = fqn;
-    auto owner = plan_.model().root().FindTensorOwner(stored);
-    if (!owner.ok() && fqn.size() > 5 && fqn.substr(fqn.size() - 5) == ".bias") {
-      stored = fqn.substr(0, fqn.size() - 4) + kMovedBias;
-      owner = plan_.model().root().FindTensorOwner(stored);
-    }
-    SP_RETURN_IF_ERROR(owner.status());
-    const Module& m = *owner->first;
-    const Tensor* t = m.parameter(owner->second) ? m.parameter(owner->second) : m.buffer(owner->second);
+    const size_t dot = fqn.rfind('.');
+    const std::string module_fqn = fqn.substr(0, dot);
+    const absl::string_view name = absl::string_view(fqn).substr(dot + 1);
+    const Module* m = plan_.model().root().FindModule(module_fqn);
+    const Tensor* t = m == nullptr ? nullptr : m->parameter(name) ? m->parameter(name) : m->buffer(name);
+    // A prepared module's bias sits under "_bias" until Commit restores it.
+    if (m != nullptr && t == nullptr && name == "bias") t = m->parameter(kMovedBias);
+    if (t == nullptr) return absl::InternalError(absl::StrCat("dependency groups name unknown tensor '", fqn, "'"));
     std::vector<int64_t> keep;
+    keep.reserve(t->size(dim));
     for (int64_t i = 0; i < t->size(dim); ++i) {
       if (static_cast<size_t>(i) >= flags.size() || !flags[i]) keep.push_back(i);
     }
-    SP_RETURN_IF_ERROR(plan_.Slice(fqn, dim, keep));
+    const int64_t n = static_cast<int64_t>(keep.size());
+    SP_RETURN_IF_ERROR(plan_.Slice(fqn, dim, std::move(keep)));
     // A depthwise conv keeps groups == channels.
-    const std::string module_fqn = fqn.substr(0, fqn.rfind('.'));
-    if (depthwise_.count(module_fqn) && dim == 0 && owner->second == "weight") {
-      const int64_t n = static_cast<int64_t>(keep.size());
+    if (dim == 0 && name == "weight" && depthwise_.count(module_fqn)) {
       plan_.SetAttr(module_fqn, "groups", n);
       plan_.SetAttr(module_fqn, "in_channels", n);
       plan_.SetAttr(module_fqn, "out_channels", n);

@@ -1,5 +1,6 @@
 #include "pruning/matcher.h"
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
@@ -12,11 +13,12 @@ bool IsLstmStateUser(const Node& producer, const Node& user) {
   return index.ok() && (*index == 1 || *index == -1);
 }
 
-// The user the chain continues with, or nullptr (with `why`) when there is not exactly one.
-const Node* NextInChain(const Node& cur, const OpMatcher& want, std::string& why) {
+// The user the chain continues with, or nullptr (saying why in `why`, when given) when there
+// is not exactly one.
+const Node* NextInChain(const Node& cur, const OpMatcher& want, std::string* why) {
   // The graph output may read any node of the chain: that output then loses the pruned
   // channels too (the prune functions record it). It continues the chain only as "output".
-  std::vector<const Node*> candidates;
+  absl::InlinedVector<const Node*, 2> candidates;
   const Node* output = nullptr;
   for (const Node* u : cur.users()) {
     if (u->kind() == NodeKind::kOutput) {
@@ -27,7 +29,8 @@ const Node* NextInChain(const Node& cur, const OpMatcher& want, std::string& why
   }
   if (candidates.empty() && output != nullptr) candidates.push_back(output);
   if (candidates.size() != 1) {
-    why = candidates.empty()
+    if (why == nullptr) return nullptr;
+    *why = candidates.empty()
               ? absl::StrCat("'", cur.name(), "' has no user")
               : absl::StrCat("'", cur.name(), "' feeds ", candidates.size(), " nodes (",
                              absl::StrJoin(candidates, ", ",
@@ -38,7 +41,8 @@ const Node* NextInChain(const Node& cur, const OpMatcher& want, std::string& why
     return nullptr;
   }
   if (!want.matches(*candidates[0])) {
-    why = absl::StrCat("'", candidates[0]->name(), "' after '", cur.name(), "' is not ",
+    if (why == nullptr) return nullptr;
+    *why = absl::StrCat("'", candidates[0]->name(), "' after '", cur.name(), "' is not ",
                        want.description);
     return nullptr;
   }
@@ -66,7 +70,8 @@ std::optional<PatternMatcher::Result> PatternMatcher::MatchAt(const Node& node, 
   }
   std::optional<Result> best;
   size_t best_depth = 0;
-  std::string best_why = absl::StrCat("no pattern starts with '", node.name(), "'");
+  std::string best_why;
+  if (why != nullptr) best_why = absl::StrCat("no pattern starts with '", node.name(), "'");
   for (size_t index : candidates) {
     const Pattern& p = patterns_[index];
     if (!p.ops[0].matches(node)) continue;
@@ -74,7 +79,7 @@ std::optional<PatternMatcher::Result> PatternMatcher::MatchAt(const Node& node, 
     std::string reason;
     const Node* cur = &node;
     for (size_t i = 1; i < p.ops.size() && cur != nullptr; ++i) {
-      cur = NextInChain(*cur, p.ops[i], reason);
+      cur = NextInChain(*cur, p.ops[i], why != nullptr ? &reason : nullptr);
       if (cur != nullptr) m.nodes.push_back(cur);
     }
     if (cur != nullptr) {
@@ -82,7 +87,7 @@ std::optional<PatternMatcher::Result> PatternMatcher::MatchAt(const Node& node, 
           (p.ops.size() == best->pattern->ops.size() && index < static_cast<size_t>(best->pattern - patterns_.data()))) {
         best = Result{&p, std::move(m)};
       }
-    } else if (m.nodes.size() >= best_depth) {
+    } else if (why != nullptr && m.nodes.size() >= best_depth) {
       best_depth = m.nodes.size();
       best_why = reason;
     }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -27,8 +28,9 @@ absl::Status Finalize(Module& m) {
     if (auto* b = dynamic_cast<const BiasHook*>(h.get())) hook = b;
   }
   if (const Tensor* moved = m.parameter(kMovedBias)) {
-    Tensor bias = moved->Clone();
+    Tensor bias = *moved;  // shared: Commit replaces tensors, never writes into them
     if (hook != nullptr && hook->prune_bias()) {
+      bias = moved->Clone();
       for (int64_t c = 0; c < bias.numel(); ++c) {
         if (!hook->mask().data<bool>()[c]) bias.data<float>()[c] = 0.0f;
       }
@@ -37,6 +39,13 @@ absl::Status Finalize(Module& m) {
     m.SetParameter("bias", bias);
   }
   m.ClearForwardHooks();
+  return absl::OkStatus();
+}
+
+// Finalizes `m` and every module below it that `done` does not hold yet.
+absl::Status FinalizeTree(Module& m, absl::flat_hash_set<const Module*>& done) {
+  if (done.insert(&m).second) SP_RETURN_IF_ERROR(Finalize(m));
+  for (const auto& [name, child] : m.children()) SP_RETURN_IF_ERROR(FinalizeTree(*child, done));
   return absl::OkStatus();
 }
 
@@ -49,8 +58,8 @@ PrunePlan::PrunePlan(const GraphModule& model, PruneOptions options) : model_(mo
   }
 }
 
-absl::Status PrunePlan::CheckSingleUse(const std::string& module_fqn, const std::string& tensor_fqn) const {
-  auto count = [](const std::map<std::string, int>& m, const std::string& key) {
+absl::Status PrunePlan::CheckSingleUse(absl::string_view module_fqn, absl::string_view tensor_fqn) const {
+  auto count = [](const std::map<std::string, int, std::less<>>& m, absl::string_view key) {
     auto it = m.find(key);
     return it == m.end() ? 0 : it->second;
   };
@@ -62,15 +71,18 @@ absl::Status PrunePlan::CheckSingleUse(const std::string& module_fqn, const std:
 }
 
 absl::Status PrunePlan::Slice(const std::string& tensor_fqn, int64_t dim, std::vector<int64_t> keep) {
-  SP_RETURN_IF_ERROR(CheckSingleUse(tensor_fqn.substr(0, tensor_fqn.rfind('.')), tensor_fqn));
-  auto owner = model_.root().FindTensorOwner(tensor_fqn);
-  // A prepared module's bias sits under "_bias" until Commit restores it.
-  if (!owner.ok() && absl::EndsWith(tensor_fqn, ".bias")) {
-    owner = model_.root().FindTensorOwner(tensor_fqn.substr(0, tensor_fqn.size() - 4) + kMovedBias);
+  const size_t dot = tensor_fqn.rfind('.');
+  const absl::string_view module_fqn = dot == std::string::npos ? "" : absl::string_view(tensor_fqn).substr(0, dot);
+  const absl::string_view name = absl::string_view(tensor_fqn).substr(dot == std::string::npos ? 0 : dot + 1);
+  SP_RETURN_IF_ERROR(CheckSingleUse(module_fqn, tensor_fqn));
+  const Module* m = model_.root().FindModule(module_fqn);
+  const Tensor* t = nullptr;
+  if (m != nullptr) {
+    t = m->parameter(name) ? m->parameter(name) : m->buffer(name);
+    // A prepared module's bias sits under "_bias" until Commit restores it.
+    if (t == nullptr && name == "bias") t = m->parameter(kMovedBias);
   }
-  if (!owner.ok()) return absl::InternalError(absl::StrCat("plan slices unknown tensor '", tensor_fqn, "'"));
-  const Module& m = *owner->first;
-  const Tensor* t = m.parameter(owner->second) ? m.parameter(owner->second) : m.buffer(owner->second);
+  if (t == nullptr) return absl::InternalError(absl::StrCat("plan slices unknown tensor '", tensor_fqn, "'"));
   if (dim < 0 || dim >= t->dim()) {
     return absl::InternalError(absl::StrCat("plan slices dim ", dim, " of '", tensor_fqn, "' ", ShapeToString(t->shape())));
   }
@@ -113,13 +125,18 @@ absl::Status PrunePlan::Commit(GraphModule& model) const {
   // slices, folded biases are new tensors), so the copy shares storage with `model`.
   std::unique_ptr<Module> staged = model.root().Clone(Module::TensorCopy::kShared);
   Module& root = *staged;
-  for (const auto& [fqn, m] : root.NamedModules()) {
-    SP_RETURN_IF_ERROR(Finalize(*const_cast<Module*>(m)));
-  }
+  // A module is finalized right before its first edit, so a baked full-size weight lives only
+  // until its slice replaces it (the heap stays small on models of thousands of layers).
+  absl::flat_hash_set<const Module*> finalized;
+  auto module_ready = [&](const std::string& module_fqn, absl::string_view what) -> absl::StatusOr<Module*> {
+    Module* m = root.FindModule(module_fqn);
+    if (m == nullptr) return absl::InternalError(absl::StrCat(what, " of unknown module '", module_fqn, "'"));
+    if (finalized.insert(m).second) SP_RETURN_IF_ERROR(Finalize(*m));
+    return m;
+  };
   std::map<std::string, std::map<int64_t, std::vector<int64_t>>> new_bias_slices;
   for (const auto& [fqn, delta] : bias_deltas_) {
-    Module* m = root.FindModule(fqn);
-    if (m == nullptr) return absl::InternalError(absl::StrCat("bias fold into unknown module '", fqn, "'"));
+    SP_ASSIGN_OR_RETURN(Module * m, module_ready(fqn, "bias fold into"));
     Tensor* bias = m->mutable_parameter("bias");
     if (bias == nullptr) {
       m->SetParameter("bias", delta.Clone());
@@ -139,9 +156,12 @@ absl::Status PrunePlan::Commit(GraphModule& model) const {
   }
   std::set<Module*> touched;
   auto slice = [&](const std::string& fqn, const std::map<int64_t, std::vector<int64_t>>& dims) -> absl::Status {
-    SP_ASSIGN_OR_RETURN(auto owner, root.FindTensorOwner(fqn));
-    auto [m, name] = owner;
-    Tensor t = m->HasBuffer(name) ? *m->buffer(name) : *m->parameter(name);
+    const size_t dot = fqn.rfind('.');
+    SP_ASSIGN_OR_RETURN(Module * m, module_ready(fqn.substr(0, dot == std::string::npos ? 0 : dot), "slice"));
+    const std::string name = fqn.substr(dot == std::string::npos ? 0 : dot + 1);
+    const Tensor* stored = m->HasBuffer(name) ? m->buffer(name) : m->parameter(name);
+    if (stored == nullptr) return absl::InternalError(absl::StrCat("plan slices unknown tensor '", fqn, "'"));
+    Tensor t = *stored;
     for (const auto& [dim, keep] : dims) {
       SP_ASSIGN_OR_RETURN(t, SelectAlongDim(t, dim, keep));
     }
@@ -157,10 +177,10 @@ absl::Status PrunePlan::Commit(GraphModule& model) const {
   for (const auto& [fqn, dims] : new_bias_slices) SP_RETURN_IF_ERROR(slice(fqn, dims));
   for (Module* m : touched) SyncShapeAttrs(*m);
   for (const auto& [fqn, attrs] : attrs_) {
-    Module* m = root.FindModule(fqn);
-    if (m == nullptr) return absl::InternalError(absl::StrCat("attribute edit of unknown module '", fqn, "'"));
+    SP_ASSIGN_OR_RETURN(Module * m, module_ready(fqn, "attribute edit"));
     for (const auto& [name, value] : attrs) m->mutable_attrs()[name] = value;
   }
+  SP_RETURN_IF_ERROR(FinalizeTree(root, finalized));
   SP_RETURN_IF_ERROR(model.graph().Lint(root));
   model.ReplaceRoot(std::move(staged));
   return absl::OkStatus();

@@ -55,12 +55,12 @@ class PrunePlan {
 
  private:
   // Unimplemented when the graph uses `tensor_fqn` (of module `module_fqn`) more than once.
-  absl::Status CheckSingleUse(const std::string& module_fqn, const std::string& tensor_fqn) const;
+  absl::Status CheckSingleUse(absl::string_view module_fqn, absl::string_view tensor_fqn) const;
 
   const GraphModule& model_;
   PruneOptions options_;
-  std::map<std::string, int> calls_;      // module fqn -> call_module nodes
-  std::map<std::string, int> get_attrs_;  // tensor fqn -> get_attr nodes
+  std::map<std::string, int, std::less<>> calls_;      // module fqn -> call_module nodes
+  std::map<std::string, int, std::less<>> get_attrs_;  // tensor fqn -> get_attr nodes
   std::map<std::string, std::map<int64_t, std::vector<int64_t>>> slices_;  // fqn -> dim -> keep
   std::map<std::string, Tensor> bias_deltas_;                              // module fqn -> delta
   std::map<std::string, AttrMap> attrs_;

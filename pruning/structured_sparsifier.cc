@@ -260,7 +260,8 @@ absl::StatusOr<PruneReport> BaseStructuredSparsifier::Prune(PruneOptions options
     if (!dependency_graph_) {
       SP_ASSIGN_OR_RETURN(dependency_graph_, BuildDependencyGraph(*model_, input_shapes_));
     }
-    const DependencyGraph& dg = *dependency_graph_;
+    // Freed once planned, before Commit allocates (rebuilt above if Prune is called again).
+    const DependencyGraph dg = *std::exchange(dependency_graph_, std::nullopt);
     std::map<std::string, Tensor> producer_masks;
     for (const ConfigGroup& g : groups_) {
       if (dg.producer_rows.count(g.tensor_fqn)) {
@@ -272,10 +273,11 @@ absl::StatusOr<PruneReport> BaseStructuredSparsifier::Prune(PruneOptions options
   }
   for (const Node* node : model_->graph().nodes()) {
     if (node->kind() != NodeKind::kCallModule || !configured.count(node->target())) continue;
-    std::string why;
     const size_t first_record = plan.report().layers.size();
-    auto result = matcher.MatchAt(*node, &why);
+    auto result = matcher.MatchAt(*node);
     if (!result) {
+      std::string why;  // matched again to say why: the message costs more than a match
+      matcher.MatchAt(*node, &why);
       return absl::InvalidArgumentError(absl::StrCat("cannot prune '", configured[node->target()][0]->tensor_fqn,
                                                      "': no pruning pattern matches: ", why));
     }

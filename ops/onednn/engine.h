@@ -3,6 +3,8 @@
 #ifndef STRUCTPRUNE_OPS_ONEDNN_ENGINE_H_
 #define STRUCTPRUNE_OPS_ONEDNN_ENGINE_H_
 
+#include <functional>
+
 #include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
@@ -17,6 +19,11 @@ dnnl::stream& CpuStream();
 // oneDNN's OpenMP runtime takes its thread count from the calling thread: set it before
 // creating primitives (they size their work split by it) and before running them.
 void SetOnednnThreads(int num_threads);
+// Runs fn(0) .. fn(num_threads - 1) at once on oneDNN's own OpenMP threads (no extra thread
+// competes with its spinning workers); oneDNN calls inside run on their caller's thread.
+// `fn` must not throw. BarrierOnOnednnThreads() inside `fn` waits for all of them.
+void RunOnOnednnThreads(int num_threads, const std::function<void(int thread)>& fn);
+void BarrierOnOnednnThreads();
 
 // Runs `fn`, turning a dnnl::error into Unimplemented (primitive creation: the caller falls
 // back to the reference kernel) or Internal (execution).

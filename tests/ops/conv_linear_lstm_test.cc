@@ -151,5 +151,47 @@ TEST(Lstm, BatchFirstEqualsTimeMajorTransposed) {
   EXPECT_TRUE(AllClose(a[1], c[1], 1e-6, 1e-7));
 }
 
+// Stacked layers on two threads run as a wavefront over chunks of the sequence (layer l on
+// chunk k while layer l+1 is on chunk k-1), the state handed from chunk to chunk: it must
+// compute what the reference and the one-thread path compute, with and without initial state,
+// unbatched, for sequences the chunks do not divide, and the same bits every run.
+TEST(Lstm, TwoThreadWavefrontMatchesReference) {
+  struct Case {
+    int64_t layers, steps, batch;
+    bool with_state, batched;
+  };
+  for (const Case& c : {Case{2, 32, 8, false, true}, Case{3, 7, 2, true, true}, Case{2, 5, 1, true, false},
+                        Case{4, 2, 3, false, true}}) {
+    const int64_t I = 6, H = 9;
+    const std::string name = absl::StrCat("L=", c.layers, " T=", c.steps, " B=", c.batch, c.with_state ? " state" : "",
+                                          c.batched ? "" : " unbatched");
+    SP_ASSERT_OK_AND_ASSIGN(
+        GraphModule model,
+        SingleModule(OpKind::kLstm, LstmAttrs{.input_size = I, .hidden_size = H, .num_layers = c.layers}.ToAttrs(),
+                     c.with_state ? 3 : 1));
+    Rng rng(17);
+    const Shape x_shape = c.batched ? Shape{c.steps, c.batch, I} : Shape{c.steps, I};
+    const Shape state_shape = c.batched ? Shape{c.layers, c.batch, H} : Shape{c.layers, H};
+    std::vector<Tensor> inputs = {rng.NormalTensor(x_shape)};
+    if (c.with_state) {
+      inputs.push_back(rng.NormalTensor(state_shape));
+      inputs.push_back(rng.NormalTensor(state_shape));
+    }
+    SP_ASSERT_OK_AND_ASSIGN(auto ref, RunModel(model, inputs, {.reference_kernels = true}));
+    SP_ASSERT_OK_AND_ASSIGN(auto one, RunModel(model, inputs, {.num_threads = 1}));
+    std::vector<Shape> shapes;
+    for (const Tensor& t : inputs) shapes.push_back(t.shape());
+    SP_ASSERT_OK_AND_ASSIGN(auto two_threads, Interpreter::Create(model, shapes, {.num_threads = 2}));
+    SP_ASSERT_OK_AND_ASSIGN(auto two, two_threads->Run(inputs));
+    SP_ASSERT_OK_AND_ASSIGN(auto again, two_threads->Run(inputs));
+    ASSERT_EQ(two.size(), 3u) << name;
+    for (size_t k = 0; k < two.size(); ++k) {
+      EXPECT_TRUE(AllClose(two[k], ref[k], 1e-5, 1e-6)) << name << ", output " << k;
+      EXPECT_TRUE(AllClose(two[k], one[k], 1e-5, 1e-6)) << name << ", output " << k;
+      EXPECT_TRUE(AllClose(two[k], again[k], 0, 0)) << name << ", output " << k;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace structprune

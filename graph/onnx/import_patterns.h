@@ -137,7 +137,9 @@ absl::Status InvalidNode(const onnx::NodeProto& node, absl::string_view message)
 // InvalidArgument unless input `index` of `node` is a float constant; returns it.
 absl::StatusOr<const Tensor*> RequireFloatConstant(const OnnxGraph& g, const onnx::NodeProto& node,
                                                    int index, absl::string_view role);
-// Unimplemented when output `index` of `node` is read by a live node or is a graph output.
+// Whether output `index` of `node` is read by a live node or is a graph output.
+bool OutputUsed(const OnnxGraph& g, const onnx::NodeProto& node, int index);
+// Unimplemented when output `index` of `node` is used (OutputUsed).
 absl::Status RequireUnusedOutput(const OnnxGraph& g, const onnx::NodeProto& node, int index);
 
 // ---------------------------------------------------------------------------------------------

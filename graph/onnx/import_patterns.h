@@ -26,19 +26,22 @@ struct ImportTensor {
   std::string onnx_name;  // "" when assembled from several values (LSTM biases)
 };
 
-// An ONNX value the op defines, and where it sits in the op's result: {} the result itself,
-// {0} / {1, 0} / {1, 1} the LSTM's output / h_n / c_n (getitem paths).
-struct ImportOutput {
-  std::string value;
-  std::vector<int64_t> path;
-};
-
 // A function call applied to an op's result: call(result) or, with `constant`, call(result,
 // constant) where `constant` names an entry of the op's `constants`.
 struct ImportCall {
   OpKind kind;
   AttrMap attrs;
   std::string constant = "";
+};
+
+// An ONNX value the op defines, and where it sits in the op's result: {} the result itself,
+// {0} / {1, 0} / {1, 1} the LSTM's output / h_n / c_n (getitem paths); `then`: function calls
+// applied in turn to that item for this value only (an ONNX LSTM's Y is nn.LSTM's output with
+// a direction axis inserted: a reshape).
+struct ImportOutput {
+  std::string value;
+  std::vector<int64_t> path;
+  std::vector<ImportCall> then = {};
 };
 
 struct ImportOp {

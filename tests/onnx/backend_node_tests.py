@@ -57,8 +57,7 @@ EXPECTED_UNSUPPORTED = {
     "test_training_dropout_default": "training-mode Dropout is not supported",
     "test_training_dropout_default_mask": "training-mode Dropout is not supported",
     "test_training_dropout_mask": "training-mode Dropout is not supported",
-    # LSTM beyond nn.LSTM: batch-major tensors (layout=1), peepholes and sequence lengths.
-    "test_lstm_batchwise": "layout=1 is not supported",
+    # LSTM beyond nn.LSTM: peepholes and sequence lengths.
     "test_lstm_with_peepholes": "sequence_lens is not supported",
 }
 

@@ -463,6 +463,82 @@ TEST(OnnxPools, ColumnMajorIndicesCountDownColumnsAndRoundTrip) {
                        HasSubstr("storage_order must be 0 or 1, got 2")));
 }
 
+// One ONNX LSTM layer (hidden 2, input 3) over X [T=4, B=2, 3], or [B, T, 3] with layout=1,
+// reading Y as it is (no Squeeze) and Y_h.
+OnnxModelBuilder LstmLayer(int64_t layout) {
+  OnnxModelBuilder b(14);
+  b.Input("X", layout == 1 ? std::vector<int64_t>{2, 4, 3} : std::vector<int64_t>{4, 2, 3})
+      .Output("Y")
+      .Output("Y_h");
+  Tensor w = Tensor::Zeros({1, 8, 3}), r = Tensor::Zeros({1, 8, 2});
+  for (int64_t i = 0; i < w.numel(); ++i) w.data<float>()[i] = std::sin(0.7f * i);
+  for (int64_t i = 0; i < r.numel(); ++i) r.data<float>()[i] = std::cos(1.3f * i) * 0.5f;
+  b.Initializer("W", w).Initializer("R", r);
+  onnx::NodeProto& n = b.Node("LSTM", {"X", "W", "R"}, {"Y", "Y_h"});
+  n.set_name("lstm");
+  internal::AddIntAttr(n, "hidden_size", 2);
+  if (layout != 0) internal::AddIntAttr(n, "layout", layout);
+  return b;
+}
+
+// x [d0, d1, ...] -> [d1, d0, ...] (the first two dims swapped).
+Tensor SwapFirstDims(const Tensor& x) {
+  Shape s = x.shape();
+  std::swap(s[0], s[1]);
+  Tensor out = Tensor::Zeros(s);
+  const int64_t inner = x.numel() / (s[0] * s[1]);
+  for (int64_t i = 0; i < s[1]; ++i) {
+    for (int64_t j = 0; j < s[0]; ++j) {
+      std::copy_n(x.data<float>() + (i * s[0] + j) * inner, inner,
+                  out.data<float>() + (j * s[1] + i) * inner);
+    }
+  }
+  return out;
+}
+
+TEST(OnnxLstm, BatchMajorLayoutIsTheSequenceMajorOneTransposed) {
+  Tensor x = Tensor::Zeros({4, 2, 3});
+  for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = std::sin(0.37f * i + 0.1f);
+  SP_ASSERT_OK_AND_ASSIGN(OnnxModel seq, ImportOnnxFromBytes(LstmLayer(0).Bytes()));
+  SP_ASSERT_OK_AND_ASSIGN(OnnxModel batch, ImportOnnxFromBytes(LstmLayer(1).Bytes()));
+  SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> a, RunModel(seq.model, {x}));
+  SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> b, RunModel(batch.model, {SwapFirstDims(x)}));
+  ASSERT_EQ(a.size(), 2u);
+  ASSERT_EQ(b.size(), 2u);
+  EXPECT_EQ(a[0].shape(), (Shape{4, 1, 2, 2}));  // Y [T, 1, B, H]
+  EXPECT_EQ(b[0].shape(), (Shape{2, 4, 1, 2}));  // Y [B, T, 1, H]
+  EXPECT_EQ(a[1].shape(), (Shape{1, 2, 2}));     // Y_h [1, B, H]
+  EXPECT_EQ(b[1].shape(), (Shape{2, 1, 2}));     // Y_h [B, 1, H]
+  SP_ASSERT_OK_AND_ASSIGN(Tensor a_y, a[0].Reshape({4, 2, 2}));
+  SP_ASSERT_OK_AND_ASSIGN(Tensor b_y, b[0].Reshape({2, 4, 2}));
+  EXPECT_TRUE(AllClose(SwapFirstDims(a_y), b_y, 1e-6, 1e-6));
+  EXPECT_TRUE(AllClose(SwapFirstDims(a[1]), b[1], 1e-6, 1e-6));
+  // The last time step's output is the final hidden state.
+  EXPECT_THAT(a_y.values<float>().subspan(12, 4),
+              ::testing::Pointwise(::testing::FloatEq(), a[1].values<float>()));
+  // Export writes batch_first's Transposes, the Reshape and the state's Transpose; reading
+  // that back computes the same.
+  SP_ASSERT_OK_AND_ASSIGN(
+      OnnxModel back,
+      ExportCheckedAndBack(batch, {onnx::TensorProto::FLOAT, onnx::TensorProto::FLOAT},
+                           {{2, 4, 3}}));
+  SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> c, RunModel(back.model, {SwapFirstDims(x)}));
+  EXPECT_TRUE(AllClose(c[0], b[0], 1e-6, 1e-6));
+  EXPECT_TRUE(AllClose(c[1], b[1], 1e-6, 1e-6));
+}
+
+TEST(OnnxLstm, BatchMajorLayoutWithInitialStatesIsUnimplemented) {
+  OnnxModelBuilder b = LstmLayer(1);
+  b.Input("h0", {2, 1, 2}).Input("c0", {2, 1, 2});
+  onnx::NodeProto& n = b.Node("LSTM", {"X", "W", "R", "", "", "h0", "c0"}, {"", "Y_h2"});
+  internal::AddIntAttr(n, "hidden_size", 2);
+  internal::AddIntAttr(n, "layout", 1);
+  b.Output("Y_h2");
+  EXPECT_THAT(ImportOnnxFromBytes(b.Bytes()),
+              StatusIs(absl::StatusCode::kUnimplemented,
+                       HasSubstr("layout=1 with initial_h / initial_c is not supported")));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Flatten, pools.
 

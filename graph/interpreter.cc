@@ -268,10 +268,10 @@ absl::Status Interpreter::RunInto(absl::Span<const Tensor> inputs, std::vector<T
   outputs.resize(flat.size());
   for (size_t i = 0; i < flat.size(); ++i) {
     if (!outputs[i].defined() || outputs[i].shape() != flat[i].shape() ||
-        outputs[i].SharesStorageWith(flat[i])) {
-      outputs[i] = Tensor::Zeros(flat[i].shape());
+        outputs[i].dtype() != flat[i].dtype() || outputs[i].SharesStorageWith(flat[i])) {
+      outputs[i] = Tensor::Zeros(flat[i].shape(), flat[i].dtype());
     }
-    std::copy_n(flat[i].data<float>(), flat[i].numel(), outputs[i].data<float>());
+    std::copy_n(flat[i].data<std::byte>(), flat[i].nbytes(), outputs[i].data<std::byte>());
   }
   return absl::OkStatus();
 }

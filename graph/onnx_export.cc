@@ -24,22 +24,23 @@ using internal::ExportValue;
 
 constexpr int64_t kIrVersion = 8;  // ONNX 1.10+: opsets up to 17
 
-void SetTensorType(onnx::ValueInfoProto& info, const std::string& name, const Shape& shape) {
+void SetTensorType(onnx::ValueInfoProto& info, const std::string& name, const Shape& shape,
+                   DType dtype = DType::kFloat32) {
   info.set_name(name);
   auto* type = info.mutable_type()->mutable_tensor_type();
-  type->set_elem_type(onnx::TensorProto::FLOAT);
+  type->set_elem_type(internal::TensorProtoTypeOf(dtype));
   auto* dims = type->mutable_shape();
   for (int64_t d : shape) dims->add_dim()->set_dim_value(d);
 }
 
-// The tensors of a (possibly nested) value with their shapes, depth first.
+// The tensors of a (possibly nested) value with their shapes and dtypes, depth first.
 absl::Status Flatten(const ExportValue& v, const ValueInfo& info,
-                     std::vector<std::pair<std::string, Shape>>& out) {
+                     std::vector<std::pair<std::string, ValueInfo>>& out) {
   if (v.is_tuple != info.is_tuple || (v.is_tuple && v.items.size() != info.items.size())) {
     return absl::InternalError("exported value and planned value disagree in structure");
   }
   if (!v.is_tuple) {
-    out.push_back({v.name, info.shape});
+    out.push_back({v.name, info});
     return absl::OkStatus();
   }
   for (size_t i = 0; i < v.items.size(); ++i)
@@ -60,7 +61,7 @@ class Exporter {
 
  private:
   absl::Status WriteNode(const Node& node, internal::OnnxWriter& w);
-  absl::Status NameOutputs(const std::vector<std::pair<std::string, Shape>>& outputs,
+  absl::Status NameOutputs(const std::vector<std::pair<std::string, ValueInfo>>& outputs,
                            internal::OnnxWriter& w);
 
   const GraphModule& model_;
@@ -117,7 +118,7 @@ absl::Status Exporter::WriteNode(const Node& node, internal::OnnxWriter& w) {
   return absl::OkStatus();
 }
 
-absl::Status Exporter::NameOutputs(const std::vector<std::pair<std::string, Shape>>& outputs,
+absl::Status Exporter::NameOutputs(const std::vector<std::pair<std::string, ValueInfo>>& outputs,
                                    internal::OnnxWriter& w) {
   onnx::GraphProto& g = *proto_.mutable_graph();
   std::vector<std::string> names = options_.output_names;
@@ -176,7 +177,7 @@ absl::Status Exporter::NameOutputs(const std::vector<std::pair<std::string, Shap
     id.set_output(0, name);
   }
   for (size_t i = 0; i < outputs.size(); ++i)
-    SetTensorType(*g.add_output(), names[i], outputs[i].second);
+    SetTensorType(*g.add_output(), names[i], outputs[i].second.shape, outputs[i].second.dtype);
   return absl::OkStatus();
 }
 
@@ -216,7 +217,7 @@ absl::Status Exporter::Build(const std::vector<Shape>& input_shapes) {
     SetTensorType(*g.add_input(), name, input_shapes[i]);
     values_[placeholders[i]] = ExportValue{name, false, {}};
   }
-  std::vector<std::pair<std::string, Shape>> outputs;
+  std::vector<std::pair<std::string, ValueInfo>> outputs;
   for (const Node* node : model_.graph().nodes()) {
     if (node->kind() == NodeKind::kPlaceholder) continue;
     if (node->kind() == NodeKind::kOutput) {
@@ -233,7 +234,7 @@ absl::Status Exporter::Build(const std::vector<Shape>& input_shapes) {
     SP_RETURN_IF_ERROR(WriteNode(*node, w));
   }
   SP_RETURN_IF_ERROR(NameOutputs(outputs, w));
-  for (const auto& [name, shape] : outputs) output_shapes_.push_back(shape);
+  for (const auto& [name, info] : outputs) output_shapes_.push_back(info.shape);
   return absl::OkStatus();
 }
 

@@ -420,6 +420,7 @@ absl::StatusOr<OnnxModel> Importer::Build() {
     for (const internal::ImportCall& call : op.then) node = apply(op, call, node);
     if (node == nullptr) break;  // Build() reports the builder's error
     std::map<std::vector<int64_t>, Node*> items = {{{}, node}};
+    bool failed = false;
     for (const internal::ImportOutput& o : op.outputs) {
       for (size_t len = 1; len <= o.path.size(); ++len) {
         std::vector<int64_t> prefix(o.path.begin(), o.path.begin() + len);
@@ -429,8 +430,13 @@ absl::StatusOr<OnnxModel> Importer::Build() {
                         o.path[len - 1]);
         }
       }
-      values[o.value] = items[o.path];
+      Node* value = items[o.path];
+      for (const internal::ImportCall& call : o.then) value = apply(op, call, value);
+      failed = value == nullptr;
+      if (failed) break;
+      values[o.value] = value;
     }
+    if (failed) break;  // Build() reports the builder's error
   }
   std::vector<Node*> outputs;
   for (const onnx::ValueInfoProto& out : g_.graph().output()) {

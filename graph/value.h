@@ -15,8 +15,13 @@ struct ValueInfo {
   Shape shape;                  // when !is_tuple
   bool is_tuple = false;
   std::vector<ValueInfo> items;  // when is_tuple
+  // when !is_tuple. Ops compute in float32; a few results are bool or int64 (dropout's mask,
+  // max pooling's indices), which only getitem and the graph output read.
+  DType dtype = DType::kFloat32;
 
-  static ValueInfo Of(Shape s) { return ValueInfo{std::move(s), false, {}}; }
+  static ValueInfo Of(Shape s, DType dtype = DType::kFloat32) {
+    return ValueInfo{std::move(s), false, {}, dtype};
+  }
   static ValueInfo Tuple(std::vector<ValueInfo> items) { return ValueInfo{{}, true, std::move(items)}; }
   std::string ToString() const;
 };
@@ -26,7 +31,7 @@ struct Value {
   bool is_tuple = false;
   std::vector<Value> items;
 
-  // Zero-filled value of `info`'s structure and shapes.
+  // Zero-filled value of `info`'s structure, shapes and dtypes.
   static Value Allocate(const ValueInfo& info);
   // The tensors in depth-first order.
   void Flatten(std::vector<Tensor>& out) const;

@@ -33,7 +33,7 @@ absl::StatusOr<T> WithOpContextOr(const OpCall& call, absl::StatusOr<T> v) {
   return WithOpContext(call, v.status());
 }
 
-// Checks the call has between min and max inputs, all plain tensors.
+// Checks the call has between min and max inputs, all plain float32 tensors.
 inline absl::Status ExpectTensorInputs(const OpCall& call, size_t min, size_t max) {
   if (call.inputs.size() < min || call.inputs.size() > max) {
     return OpError(call, min == max ? absl::StrCat("expects ", min, " input(s), got ", call.inputs.size())
@@ -44,6 +44,10 @@ inline absl::Status ExpectTensorInputs(const OpCall& call, size_t min, size_t ma
     if (call.inputs[i].is_tuple) {
       return OpError(call, absl::StrCat("input ", i, " is a tuple ", call.inputs[i].ToString(),
                                         "; select a tensor with getitem"));
+    }
+    if (call.inputs[i].dtype != DType::kFloat32) {
+      return OpError(call, absl::StrCat("input ", i, " is a ", call.inputs[i].ToString(),
+                                        " tensor; only float32 tensors are supported"));
     }
   }
   return absl::OkStatus();

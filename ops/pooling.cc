@@ -104,8 +104,17 @@ absl::StatusOr<PoolParams> ReadAttrs(OpKind kind, const AttrMap& a) {
   p.is_adaptive = kind == OpKind::kAdaptiveAvgPool2d || kind == OpKind::kAdaptiveMaxPool2d;
   p.is_1d = Is1d(kind);
   if (p.is_max) {
-    SP_ASSIGN_OR_RETURN(bool return_indices, GetBoolAttr(a, "return_indices", false));
-    if (return_indices) return absl::UnimplementedError("return_indices=true is not supported");
+    SP_ASSIGN_OR_RETURN(p.return_indices, GetBoolAttr(a, "return_indices", false));
+    SP_ASSIGN_OR_RETURN(p.flat_indices, GetBoolAttr(a, "flat_indices", false));
+    SP_ASSIGN_OR_RETURN(p.column_major_indices, GetBoolAttr(a, "column_major_indices", false));
+    if (p.is_adaptive && p.return_indices) {
+      return absl::UnimplementedError("return_indices=true is not supported by adaptive pooling");
+    }
+    if ((p.flat_indices || p.column_major_indices) && !p.return_indices) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(p.flat_indices ? "flat_indices" : "column_major_indices",
+                       "=true needs return_indices=true"));
+    }
   }
   if (p.is_adaptive) {
     if (!a.contains("output_size")) return absl::InvalidArgumentError("output_size is required");
@@ -139,16 +148,7 @@ absl::StatusOr<PoolParams> ReadParams(const OpCall& call) {
   return p;
 }
 
-// PyTorch's pooling_output_shape (with the two pads apart): floor (or ceil) of the window
-// count, and with ceil_mode the last window must start inside the input or its left padding.
-int64_t PoolOutputSize(int64_t in, int64_t kernel, int64_t pad_begin, int64_t pad_end,
-                       int64_t stride, int64_t dilation, bool ceil_mode) {
-  const int64_t span =
-      in + pad_begin + pad_end - dilation * (kernel - 1) - 1 + (ceil_mode ? stride - 1 : 0);
-  int64_t out = FloorDiv(span, stride) + 1;
-  if (ceil_mode && (out - 1) * stride >= in + pad_begin) --out;
-  return out;
-}
+using internal::PoolOutputSize;
 
 absl::Status CheckWindow(const OpCall& call, const PoolParams& p) {
   // A 1-D pool's values are the width entries.
@@ -256,31 +256,13 @@ absl::StatusOr<ValueInfo> Infer(const OpCall& call) {
   Shape out = in;
   if (!p.is_1d) out[out.size() - 2] = out_hw[0];
   out[out.size() - 1] = out_hw[1];
+  if (p.return_indices)
+    return ValueInfo::Tuple({ValueInfo::Of(out), ValueInfo::Of(out, DType::kInt64)});
   return ValueInfo::Of(out);
 }
 
-// One output position along one axis: input positions start + k * dilation for k in
-// [k_begin, k_end) (the part inside the input), and the window's extent clipped to the padded
-// input, which AvgPool2d with count_include_pad divides by.
-struct Window {
-  int64_t start = 0;
-  int64_t k_begin = 0, k_end = 0;
-  int64_t padded_extent = 0;
-};
-
-std::vector<Window> SlidingWindows(int64_t in, int64_t out, int64_t kernel, int64_t stride,
-                                   int64_t pad_begin, int64_t pad_end, int64_t dilation) {
-  std::vector<Window> windows(out);
-  for (int64_t o = 0; o < out; ++o) {
-    Window& w = windows[o];
-    w.start = o * stride - pad_begin;
-    w.k_begin = w.start < 0 ? (-w.start + dilation - 1) / dilation : 0;
-    w.k_end = std::min(kernel, FloorDiv(in - 1 - w.start, dilation) + 1);
-    w.k_end = std::max(w.k_end, w.k_begin);
-    w.padded_extent = std::min(w.start + kernel, in + pad_end) - w.start;
-  }
-  return windows;
-}
+using Window = internal::PoolAxisWindow;
+using internal::SlidingWindows;
 
 // Adaptive: [floor(o * in / out), ceil((o + 1) * in / out)).
 std::vector<Window> AdaptiveWindows(int64_t in, int64_t out) {
@@ -298,6 +280,9 @@ class Pool2dKernel : public Kernel {
  public:
   Pool2dKernel(const PoolParams& p, const Shape& in, const Pair& out_hw)
       : is_max_(p.is_max),
+        return_indices_(p.return_indices),
+        flat_indices_(p.flat_indices),
+        column_major_(p.column_major_indices),
         count_include_pad_(p.count_include_pad),
         divisor_override_(p.divisor_override),
         DH_(p.dilation[0]),
@@ -319,16 +304,29 @@ class Pool2dKernel : public Kernel {
   }
 
   // src [planes, IH, IW], dst [planes, OH, OW], planes = N * C (IH = OH = 1 for 1-D); row-major.
+  // With return_indices, output (dst, indices) and indices [planes, OH, OW] int64: the argmax's
+  // position in its plane (ih * IW + iw, PyTorch's), or in the whole input with flat_indices
+  // (plane * IH * IW + ih * IW + iw, ONNX's); column_major_indices counts iw * IH + ih instead
+  // (ONNX's storage_order 1).
   absl::Status Run(absl::Span<const Value* const> inputs, Value& output) override {
     const float* src = inputs[0]->tensor.data<float>();
-    float* dst = output.tensor.data<float>();
+    float* dst = (return_indices_ ? output.items[0].tensor : output.tensor).data<float>();
+    int64_t* indices = return_indices_ ? output.items[1].tensor.data<int64_t>() : nullptr;
     for (int64_t plane = 0; plane < planes_; ++plane) {
       const float* s = src + plane * IH_ * IW_;
       float* d = dst + plane * OH_ * OW_;
+      const int64_t base = flat_indices_ ? plane * IH_ * IW_ : 0;
       for (int64_t oh = 0; oh < OH_; ++oh) {
         const Window& r = rows_[oh];
         for (int64_t ow = 0; ow < OW_; ++ow) {
-          d[oh * OW_ + ow] = is_max_ ? MaxOf(s, r, cols_[ow]) : AverageOf(s, r, cols_[ow]);
+          if (!is_max_) {
+            d[oh * OW_ + ow] = AverageOf(s, r, cols_[ow]);
+            continue;
+          }
+          int64_t at = 0;
+          d[oh * OW_ + ow] = MaxOf(s, r, cols_[ow], at);
+          if (column_major_) at = at % IW_ * IH_ + at / IW_;
+          if (indices != nullptr) indices[plane * OH_ * OW_ + oh * OW_ + ow] = base + at;
         }
       }
     }
@@ -336,14 +334,18 @@ class Pool2dKernel : public Kernel {
   }
 
  private:
-  // PyTorch's rule: NaN wins (once seen, nothing compares greater).
-  float MaxOf(const float* s, const Window& r, const Window& c) const {
+  // PyTorch's rule: NaN wins (once seen, nothing compares greater; a later NaN wins again); the
+  // maximum's position in the plane goes to `at`.
+  float MaxOf(const float* s, const Window& r, const Window& c, int64_t& at) const {
     float m = -std::numeric_limits<float>::infinity();
     for (int64_t kh = r.k_begin; kh < r.k_end; ++kh) {
       const int64_t row = (r.start + kh * DH_) * IW_ + c.start;
       for (int64_t kw = c.k_begin; kw < c.k_end; ++kw) {
         const float v = s[row + kw * DW_];
-        if (v > m || std::isnan(v)) m = v;
+        if (v > m || std::isnan(v)) {
+          m = v;
+          at = row + kw * DW_;
+        }
       }
     }
     return m;
@@ -367,7 +369,7 @@ class Pool2dKernel : public Kernel {
     return sum / static_cast<float>(divisor);
   }
 
-  bool is_max_, count_include_pad_;
+  bool is_max_, return_indices_, flat_indices_, column_major_, count_include_pad_;
   int64_t divisor_override_;
   int64_t DH_, DW_, IH_, IW_, OH_, OW_, planes_;
   std::vector<Window> rows_, cols_;  // one per output row / column
@@ -390,6 +392,9 @@ AttrMap MaxPool2dAttrs::ToAttrs() const {
                {"ceil_mode", ceil_mode}};
   if (stride != Pair{0, 0}) a["stride"] = ToList(stride);
   if (pads != PoolPads{0, 0, 0, 0}) a["pads"] = std::vector<int64_t>(pads.begin(), pads.end());
+  if (return_indices) a["return_indices"] = true;
+  if (flat_indices) a["flat_indices"] = true;
+  if (column_major_indices) a["column_major_indices"] = true;
   return a;
 }
 
@@ -410,6 +415,9 @@ AttrMap Pool1dAttrs::ToAttrs(OpKind kind) const {
   if (pads != Pair{0, 0}) a["pads"] = ToList(pads);
   if (kind == OpKind::kMaxPool1d) {
     a["dilation"] = dilation;
+    if (return_indices) a["return_indices"] = true;
+    if (flat_indices) a["flat_indices"] = true;
+    if (column_major_indices) a["column_major_indices"] = true;
   } else {
     a["count_include_pad"] = count_include_pad;
   }
@@ -426,6 +434,31 @@ const OpDef kAdaptiveAvgPool2dOp = {&Infer, &Create, nullptr};
 const OpDef kAdaptiveMaxPool2dOp = {&Infer, &Create, nullptr};
 
 namespace internal {
+// PyTorch's pooling_output_shape (with the two pads apart): floor (or ceil) of the window
+// count, and with ceil_mode the last window must start inside the input or its left padding.
+int64_t PoolOutputSize(int64_t in, int64_t kernel, int64_t pad_begin, int64_t pad_end,
+                       int64_t stride, int64_t dilation, bool ceil_mode) {
+  const int64_t span =
+      in + pad_begin + pad_end - dilation * (kernel - 1) - 1 + (ceil_mode ? stride - 1 : 0);
+  int64_t out = FloorDiv(span, stride) + 1;
+  if (ceil_mode && (out - 1) * stride >= in + pad_begin) --out;
+  return out;
+}
+
+std::vector<PoolAxisWindow> SlidingWindows(int64_t in, int64_t out, int64_t kernel, int64_t stride,
+                                           int64_t pad_begin, int64_t pad_end, int64_t dilation) {
+  std::vector<PoolAxisWindow> windows(out);
+  for (int64_t o = 0; o < out; ++o) {
+    PoolAxisWindow& w = windows[o];
+    w.start = o * stride - pad_begin;
+    w.k_begin = w.start < 0 ? (-w.start + dilation - 1) / dilation : 0;
+    w.k_end = std::min(kernel, FloorDiv(in - 1 - w.start, dilation) + 1);
+    w.k_end = std::max(w.k_end, w.k_begin);
+    w.padded_extent = std::min(w.start + kernel, in + pad_end) - w.start;
+  }
+  return windows;
+}
+
 absl::StatusOr<PoolParams> ReadPoolParams(OpKind kind, const AttrMap& attrs) {
   return ReadAttrs(kind, attrs);
 }

@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <vector>
 
 #include "graph/attr.h"
 #include "ops/op_def.h"
@@ -27,6 +28,13 @@ struct MaxPool2dAttrs {
   PoolPads pads = {0, 0, 0, 0};
   std::array<int64_t, 2> dilation = {1, 1};
   bool ceil_mode = false;
+  // The result is (output, indices): int64 positions of each window's maximum within its
+  // (n, c) plane (h * W + w), as PyTorch's; with flat_indices, within the whole input
+  // ((n * C + c) * H * W + h * W + w), ONNX MaxPool's Indices; column_major_indices counts
+  // w * H + h within the plane (ONNX's storage_order 1).
+  bool return_indices = false;
+  bool flat_indices = false;
+  bool column_major_indices = false;
   AttrMap ToAttrs() const;
 };
 
@@ -51,6 +59,9 @@ struct Pool1dAttrs {
   std::array<int64_t, 2> pads = {0, 0};
   bool ceil_mode = false;
   bool count_include_pad = true;
+  bool return_indices = false;  // MaxPool1d, as MaxPool2dAttrs
+  bool flat_indices = false;
+  bool column_major_indices = false;
   AttrMap ToAttrs(OpKind kind) const;
 };
 
@@ -66,8 +77,10 @@ struct AdaptivePool2dAttrs {
 // AvgPool2d with count_include_pad divides by the window clipped to the padded input.
 // Adaptive: output window i covers [floor(i * in / out), ceil((i + 1) * in / out)).
 // With `pads`, each pad is below the window's extent ((kernel - 1) * dilation + 1), so every
-// window holds an input element. Max pooling propagates NaN. return_indices=true is
-// Unimplemented. MaxPool1d / AvgPool1d: [N, C, L] or [C, L], PyTorch's 1-D rules.
+// window holds an input element. Max pooling propagates NaN. MaxPool2d / MaxPool1d with
+// return_indices (and flat_indices, see MaxPool2dAttrs; 1-D: positions l, or (n * C + c) * L + l)
+// give (output, indices int64); AdaptiveMaxPool2d's return_indices is Unimplemented.
+// MaxPool1d / AvgPool1d: [N, C, L] or [C, L], PyTorch's 1-D rules.
 extern const OpDef kMaxPool2dOp;
 extern const OpDef kAvgPool2dOp;
 extern const OpDef kMaxPool1dOp;
@@ -83,6 +96,9 @@ struct PoolParams {
   bool is_adaptive = false;
   bool is_1d = false;
   bool has_pads = false;  // `pads` given (else padding_end == padding)
+  bool return_indices = false;        // max pools: the result is (output, indices)
+  bool flat_indices = false;          // indices into the whole input, not each plane
+  bool column_major_indices = false;  // within a plane w * H + h
   std::array<int64_t, 2> kernel = {0, 0};
   std::array<int64_t, 2> stride = {0, 0};
   std::array<int64_t, 2> padding = {0, 0};      // top, left
@@ -94,6 +110,22 @@ struct PoolParams {
   std::array<int64_t, 2> output_size = {0, 0};  // adaptive only
 };
 absl::StatusOr<PoolParams> ReadPoolParams(OpKind kind, const AttrMap& attrs);
+
+// Shared with the 3-D pools (ops/pool3d.h). PyTorch's output size along one axis (with the two
+// pads apart): floor (or ceil_mode's ceil) of the window count, the last window starting
+// inside the input or its begin padding.
+int64_t PoolOutputSize(int64_t in, int64_t kernel, int64_t pad_begin, int64_t pad_end,
+                       int64_t stride, int64_t dilation, bool ceil_mode);
+// One output position along one axis: input positions start + k * dilation for k in
+// [k_begin, k_end) (the part inside the input), and the window's extent clipped to the padded
+// input, which an average pool with count_include_pad divides by.
+struct PoolAxisWindow {
+  int64_t start = 0;
+  int64_t k_begin = 0, k_end = 0;
+  int64_t padded_extent = 0;
+};
+std::vector<PoolAxisWindow> SlidingWindows(int64_t in, int64_t out, int64_t kernel, int64_t stride,
+                                           int64_t pad_begin, int64_t pad_end, int64_t dilation);
 // Whether an average pool maps a constant plane to a non-constant one: windows that count zero
 // padding (any side, or ceil_mode's partial windows), or a divisor override.
 bool AvgPoolVariesOnConstant(const PoolParams& p);

@@ -2,11 +2,13 @@
 
 #include "ops/activations.h"
 #include "ops/conv2d.h"
+#include "ops/dropout.h"
 #include "ops/elementwise.h"
 #include "ops/linear.h"
 #include "ops/lstm.h"
 #include "ops/matmul.h"
 #include "ops/norms.h"
+#include "ops/pool3d.h"
 #include "ops/pooling.h"
 #include "ops/reshape.h"
 #include "ops/shape_ops.h"

@@ -212,30 +212,13 @@ absl::StatusOr<std::unique_ptr<Kernel>> CatCreate(const OpCall& call) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// identity, dropout (inference)
+// identity
 
 absl::Status CheckIdentity(const OpCall& call) {
-  if (call.kind != OpKind::kDropout) {
-    if (call.inputs.size() != 1) {
-      return OpError(call, absl::StrCat("expects 1 input(s), got ", call.inputs.size()));
-    }
-    return absl::OkStatus();  // nn.Identity passes anything through, tuples included
+  if (call.inputs.size() != 1) {
+    return OpError(call, absl::StrCat("expects 1 input(s), got ", call.inputs.size()));
   }
-  SP_RETURN_IF_ERROR(internal::ExpectTensorInputs(call, 1, 1));
-  absl::StatusOr<double> p = GetFloatAttr(*call.attrs, "p", 0.5);
-  if (!p.ok()) return internal::WithOpContext(call, p.status());
-  if (*p < 0.0 || *p > 1.0) {
-    return OpError(call, absl::StrCat("dropout probability has to be between 0 and 1, got ", *p));
-  }
-  // nn.Dropout in eval is the identity. F.dropout's own default is training=True, but traced
-  // inference graphs pass self.training; an explicit true would be random.
-  absl::StatusOr<bool> training = GetBoolAttr(*call.attrs, "training", false);
-  if (!training.ok()) return internal::WithOpContext(call, training.status());
-  if (*training) {
-    return internal::WithOpContext(
-        call, absl::UnimplementedError("training-mode dropout is not supported (inference only)"));
-  }
-  return absl::OkStatus();
+  return absl::OkStatus();  // nn.Identity passes anything through, tuples included
 }
 
 absl::StatusOr<ValueInfo> IdentityInfer(const OpCall& call) {

@@ -1,5 +1,5 @@
-// Shape ops: flatten (a view), getitem (a tuple item), cat (a copy), identity / dropout (the
-// input itself).
+// Shape ops: flatten (a view), getitem (a tuple item), cat (a copy), identity (the input
+// itself).
 #ifndef STRUCTPRUNE_OPS_SHAPE_OPS_H_
 #define STRUCTPRUNE_OPS_SHAPE_OPS_H_
 
@@ -27,8 +27,7 @@ extern const OpDef kGetItemOp;
 // torch.cat(tensors, dim=0): inputs of equal rank whose sizes match except along `dim`
 // (negative counts from the end). As in PyTorch, 1-D empty inputs ([0]) are skipped.
 extern const OpDef kCatOp;
-// Identity and Dropout (inference: identity; p must lie in [0, 1]; functional dropout with
-// training=true is Unimplemented). The output is the input itself.
+// Identity: the output is the input itself (a tensor or a tuple). Dropout: ops/dropout.h.
 extern const OpDef kIdentityOp;
 
 namespace internal {

@@ -10,6 +10,7 @@
 #include "graph/node.h"
 #include "graph/onnx/export_writer.h"
 #include "ops/activations.h"
+#include "ops/pool3d.h"
 #include "ops/pooling.h"
 
 namespace structprune::internal {
@@ -173,6 +174,82 @@ absl::StatusOr<ExportValue> Lstm(OnnxWriter& w, const ExportCall& c) {
   return ExportValue{"", true, {Value(x), hc}};
 }
 
+// A MaxPool / AveragePool window in ONNX's terms (one entry per spatial dim; pads all begins,
+// then all ends).
+struct OnnxWindow {
+  bool is_max = false;
+  std::vector<int64_t> kernel, stride, dilation, pads;
+  bool ceil_mode = false, count_include_pad = true, has_pads = false;
+  int64_t divisor_override = 0;
+  bool return_indices = false, flat_indices = false, column_major_indices = false;
+};
+
+// The window of a 1-D / 2-D (PoolParams) or 3-D (Pool3dParams) pool; `list` turns one of its
+// per-axis fields into ONNX's entries.
+template <typename Params, typename List>
+OnnxWindow OnnxWindowOf(bool is_max, const Params& p, List list) {
+  OnnxWindow win{.is_max = is_max,
+                 .kernel = list(p.kernel),
+                 .stride = list(p.stride),
+                 .dilation = list(p.dilation),
+                 .pads = list(p.padding),
+                 .ceil_mode = p.ceil_mode,
+                 .count_include_pad = p.count_include_pad,
+                 .has_pads = p.has_pads,
+                 .divisor_override = p.divisor_override};
+  for (int64_t end : list(p.padding_end)) win.pads.push_back(end);
+  return win;
+}
+
+absl::StatusOr<ExportValue> WritePool(OnnxWriter& w, const ExportCall& c, std::string x,
+                                      OnnxWindow p) {
+  if (p.is_max) {
+    // Indices: ONNX's count over the whole input (flat_indices); PyTorch's per-plane ones
+    // would need the plane offsets subtracted in int64 arithmetic, which we do not write.
+    if (p.return_indices && !p.flat_indices) {
+      return Fail(c,
+                  "return_indices=True without flat_indices has no ONNX form (MaxPool's "
+                  "Indices count over the whole input)");
+    }
+    onnx::NodeProto& pool = w.AddNode("MaxPool", c.scope, {x}, p.return_indices ? 2 : 1);
+    AddIntAttr(pool, "ceil_mode", p.ceil_mode);
+    if (std::any_of(p.dilation.begin(), p.dilation.end(), [](int64_t d) { return d != 1; }))
+      AddIntsAttr(pool, "dilations", p.dilation);
+    AddIntsAttr(pool, "kernel_shape", p.kernel);
+    AddIntsAttr(pool, "pads", p.pads);
+    if (p.column_major_indices) AddIntAttr(pool, "storage_order", 1);
+    AddIntsAttr(pool, "strides", p.stride);
+    if (p.return_indices) {
+      return ExportValue{"", true, {Value(pool.output(0)), Value(pool.output(1))}};
+    }
+    return Value(pool.output(0));
+  }
+  if (p.divisor_override != 0) return Fail(c, "divisor_override has no ONNX form");
+  const bool padded = std::any_of(p.pads.begin(), p.pads.end(), [](int64_t v) { return v != 0; });
+  if (p.count_include_pad && !p.has_pads && padded) {
+    // PyTorch's form: zero Pad then an unpadded AveragePool, so padded zeros are counted and
+    // ceil_mode windows are clipped to the padded input, as in PyTorch. Per-side pads are
+    // ONNX's own AveragePool(count_include_pad=1) form.
+    const size_t rank = p.kernel.size();
+    std::vector<int64_t> widths = {0, 0};
+    widths.insert(widths.end(), p.pads.begin(), p.pads.begin() + rank);
+    widths.insert(widths.end(), {0, 0});
+    widths.insert(widths.end(), p.pads.begin() + rank, p.pads.end());
+    onnx::NodeProto& pad = w.AddNode("Pad", c.scope, {x, w.IntsConstant(c.scope, widths)});
+    AddStringAttr(pad, "mode", "constant");
+    x = pad.output(0);
+    std::fill(p.pads.begin(), p.pads.end(), 0);
+  }
+  onnx::NodeProto& pool = w.AddNode("AveragePool", c.scope, {x});
+  AddIntAttr(pool, "ceil_mode", p.ceil_mode);
+  if (!p.count_include_pad || p.has_pads)
+    AddIntAttr(pool, "count_include_pad", p.count_include_pad);
+  AddIntsAttr(pool, "kernel_shape", p.kernel);
+  AddIntsAttr(pool, "pads", p.pads);
+  AddIntsAttr(pool, "strides", p.stride);
+  return Value(pool.output(0));
+}
+
 absl::StatusOr<ExportValue> Pool(OnnxWriter& w, const ExportCall& c) {
   SP_ASSIGN_OR_RETURN(std::string x, Arg(c, 0));
   const AttrMap& a = *c.attrs;
@@ -202,39 +279,33 @@ absl::StatusOr<ExportValue> Pool(OnnxWriter& w, const ExportCall& c) {
   // 1-D pools are 2-D windows of height 1: ONNX gets the width entries only.
   const int first = p.is_1d ? 1 : 0;
   auto list = [&](const Pair& v) { return std::vector<int64_t>(v.begin() + first, v.end()); };
-  std::vector<int64_t> pads = list(p.padding);
-  for (int64_t end : list(p.padding_end)) pads.push_back(end);
-  if (is_max) {
-    onnx::NodeProto& pool = w.AddNode("MaxPool", c.scope, {x});
-    AddIntAttr(pool, "ceil_mode", p.ceil_mode);
-    if (p.dilation != Pair{1, 1}) AddIntsAttr(pool, "dilations", list(p.dilation));
-    AddIntsAttr(pool, "kernel_shape", list(p.kernel));
-    AddIntsAttr(pool, "pads", pads);
-    AddIntsAttr(pool, "strides", list(p.stride));
-    return Value(pool.output(0));
-  }
-  if (p.divisor_override != 0) return Fail(c, "divisor_override has no ONNX form");
-  if (p.count_include_pad && !p.has_pads && p.padding != Pair{0, 0}) {
-    // PyTorch's form: zero Pad then an unpadded AveragePool, so padded zeros are counted and
-    // ceil_mode windows are clipped to the padded input, as in PyTorch. Per-side pads are
-    // ONNX's own AveragePool(count_include_pad=1) form.
-    std::vector<int64_t> widths = {0, 0};
-    widths.insert(widths.end(), pads.begin(), pads.begin() + pads.size() / 2);
-    widths.insert(widths.end(), {0, 0});
-    widths.insert(widths.end(), pads.begin() + pads.size() / 2, pads.end());
-    onnx::NodeProto& pad = w.AddNode("Pad", c.scope, {x, w.IntsConstant(c.scope, widths)});
-    AddStringAttr(pad, "mode", "constant");
-    x = pad.output(0);
-    std::fill(pads.begin(), pads.end(), 0);
-  }
-  onnx::NodeProto& pool = w.AddNode("AveragePool", c.scope, {x});
-  AddIntAttr(pool, "ceil_mode", p.ceil_mode);
-  if (!p.count_include_pad || p.has_pads)
-    AddIntAttr(pool, "count_include_pad", p.count_include_pad);
-  AddIntsAttr(pool, "kernel_shape", list(p.kernel));
-  AddIntsAttr(pool, "pads", pads);
-  AddIntsAttr(pool, "strides", list(p.stride));
-  return Value(pool.output(0));
+  OnnxWindow win = OnnxWindowOf(is_max, p, list);
+  win.return_indices = p.return_indices;
+  win.flat_indices = p.flat_indices;
+  win.column_major_indices = p.column_major_indices;
+  return WritePool(w, c, x, win);
+}
+
+absl::StatusOr<ExportValue> Pool3d(OnnxWriter& w, const ExportCall& c) {
+  SP_ASSIGN_OR_RETURN(std::string x, Arg(c, 0));
+  absl::StatusOr<Pool3dParams> params = ReadPool3dParams(c.kind, *c.attrs);
+  if (!params.ok()) return Fail(c, params.status().message());
+  const Pool3dParams& p = *params;
+  auto list = [](const std::array<int64_t, 3>& v) {
+    return std::vector<int64_t>(v.begin(), v.end());
+  };
+  return WritePool(w, c, x, OnnxWindowOf(p.is_max, p, list));
+}
+
+// Identity, or with return_mask an inference Dropout (ratio kept) whose mask is output 1.
+absl::StatusOr<ExportValue> Dropout(OnnxWriter& w, const ExportCall& c) {
+  SP_ASSIGN_OR_RETURN(std::string x, Arg(c, 0));
+  SP_ASSIGN_OR_RETURN(bool return_mask, GetBoolAttr(*c.attrs, "return_mask", false));
+  if (!return_mask) return Value(w.AddNode("Identity", c.scope, {x}).output(0));
+  SP_ASSIGN_OR_RETURN(double p, GetFloatAttr(*c.attrs, "p", 0.5));
+  onnx::NodeProto& dropout =
+      w.AddNode("Dropout", c.scope, {x, w.ScalarConstant(c.scope, static_cast<float>(p))}, 2);
+  return ExportValue{"", true, {Value(dropout.output(0)), Value(dropout.output(1))}};
 }
 
 absl::StatusOr<ExportValue> Flatten(OnnxWriter& w, const ExportCall& c) {
@@ -548,17 +619,21 @@ absl::StatusOr<ExportValue> ExportOp(OnnxWriter& w, const ExportCall& c) {
     case OpKind::kAdaptiveAvgPool2d:
     case OpKind::kAdaptiveMaxPool2d:
       return Pool(w, c);
+    case OpKind::kMaxPool3d:
+    case OpKind::kAvgPool3d:
+      return Pool3d(w, c);
     case OpKind::kFlatten:
       return Flatten(w, c);
     case OpKind::kLayerNorm:
       return LayerNorm(w, c);
     case OpKind::kBatchNorm2d:
       return BatchNorm(w, c);
-    case OpKind::kIdentity:
-    case OpKind::kDropout: {
+    case OpKind::kIdentity: {
       SP_ASSIGN_OR_RETURN(std::string x, Arg(c, 0));
       return Value(w.AddNode("Identity", c.scope, {x}).output(0));
     }
+    case OpKind::kDropout:
+      return Dropout(w, c);
     case OpKind::kAdd: {
       SP_ASSIGN_OR_RETURN(double alpha, GetFloatAttr(*c.attrs, "alpha", 1.0));
       if (alpha != 1.0) return Fail(c, "alpha != 1");

@@ -7,8 +7,10 @@
 #include "core/status_macros.h"
 #include "graph/onnx/import_patterns.h"
 #include "ops/conv2d.h"
+#include "ops/dropout.h"
 #include "ops/linear.h"
 #include "ops/matmul.h"
+#include "ops/pool3d.h"
 #include "ops/pooling.h"
 #include "ops/reshape.h"
 #include "ops/shape_ops.h"
@@ -82,18 +84,24 @@ ImportOp LinearOp(const Subgraph& s, const std::string& x, MatMulWeight w,
 
 // The window of a 1-D or 2-D window op (`rank` spatial dims in the first `rank` entries):
 // pads [begin..., end...] per side, auto_pad SAME_* resolved from the input's static shape
-// (SAME_UPPER puts an odd total's extra pixel at the end, SAME_LOWER at the beginning).
+// (SAME_UPPER puts an odd total's extra pixel at the end, SAME_LOWER at the beginning). Pools
+// also take 3-D windows.
 struct Window {
+  using Axes = std::array<int64_t, 3>;
   int rank = 2;
-  std::array<int64_t, 2> kernel{}, stride{1, 1}, padding{0, 0}, padding_end{0, 0}, dilation{1, 1};
+  Axes kernel{}, stride{1, 1, 1}, padding{}, padding_end{}, dilation{1, 1, 1};
   bool symmetric() const { return padding == padding_end; }
 };
+// The first two entries of a window field (2-D ops' attributes).
+std::array<int64_t, 2> Pair(const Window::Axes& a) { return {a[0], a[1]}; }
 absl::StatusOr<Window> ReadWindow(const OnnxGraph& g, const onnx::NodeProto& n,
-                                  std::vector<int64_t> kernel, bool has_dilations) {
+                                  std::vector<int64_t> kernel, bool has_dilations,
+                                  int max_rank = 2) {
   Window w;
   const int rank = static_cast<int>(kernel.size());
-  if (rank < 1 || rank > 2) {
-    return Unsupported(n, absl::StrCat("only 1-D and 2-D windows are supported, kernel_shape is [",
+  if (rank < 1 || rank > max_rank) {
+    return Unsupported(n, absl::StrCat("only ", max_rank == 3 ? "1-D to 3-D" : "1-D and 2-D",
+                                       " windows are supported, kernel_shape is [",
                                        absl::StrJoin(kernel, ", "), "]"));
   }
   w.rank = rank;
@@ -138,6 +146,8 @@ absl::StatusOr<Window> ReadWindow(const OnnxGraph& g, const onnx::NodeProto& n,
   }
   for (int i = 0; i < rank; ++i) {
     if (pads[i] < 0 || pads[i + rank] < 0) return InvalidNode(n, "negative pads");
+  }
+  for (int i = 0; i < rank; ++i) {
     w.kernel[i] = kernel[i];
     w.stride[i] = strides[i];
     w.padding[i] = pads[i];
@@ -259,21 +269,34 @@ AttrMap PoolAttrs(const Window& win, bool is_max, bool ceil_mode, bool count_inc
                   .count_include_pad = count_include_pad};
     return a.ToAttrs(is_max ? OpKind::kMaxPool1d : OpKind::kAvgPool1d);
   }
+  if (win.rank == 3) {
+    Pool3dAttrs a{.kernel_size = win.kernel,
+                  .stride = win.stride,
+                  .padding = fits ? win.padding : Window::Axes{0, 0, 0},
+                  .dilation = win.dilation,
+                  .ceil_mode = ceil_mode,
+                  .count_include_pad = count_include_pad};
+    if (!fits) {
+      a.pads = {win.padding[0],     win.padding[1],     win.padding[2],
+                win.padding_end[0], win.padding_end[1], win.padding_end[2]};
+    }
+    return a.ToAttrs(is_max ? OpKind::kMaxPool3d : OpKind::kAvgPool3d);
+  }
   const PoolPads pads =
       fits ? PoolPads{0, 0, 0, 0}
            : PoolPads{win.padding[0], win.padding[1], win.padding_end[0], win.padding_end[1]};
-  const std::array<int64_t, 2> padding = fits ? win.padding : std::array<int64_t, 2>{0, 0};
+  const std::array<int64_t, 2> padding = fits ? Pair(win.padding) : std::array<int64_t, 2>{0, 0};
   if (is_max) {
-    return MaxPool2dAttrs{.kernel_size = win.kernel,
-                          .stride = win.stride,
+    return MaxPool2dAttrs{.kernel_size = Pair(win.kernel),
+                          .stride = Pair(win.stride),
                           .padding = padding,
                           .pads = pads,
-                          .dilation = win.dilation,
+                          .dilation = Pair(win.dilation),
                           .ceil_mode = ceil_mode}
         .ToAttrs();
   }
-  return AvgPool2dAttrs{.kernel_size = win.kernel,
-                        .stride = win.stride,
+  return AvgPool2dAttrs{.kernel_size = Pair(win.kernel),
+                        .stride = Pair(win.stride),
                         .padding = padding,
                         .pads = pads,
                         .ceil_mode = ceil_mode,
@@ -283,6 +306,7 @@ AttrMap PoolAttrs(const Window& win, bool is_max, bool ceil_mode, bool count_inc
 
 OpKind PoolKind(const Window& win, bool is_max) {
   if (win.rank == 1) return is_max ? OpKind::kMaxPool1d : OpKind::kAvgPool1d;
+  if (win.rank == 3) return is_max ? OpKind::kMaxPool3d : OpKind::kAvgPool3d;
   return is_max ? OpKind::kMaxPool2d : OpKind::kAvgPool2d;
 }
 
@@ -437,10 +461,10 @@ MatchResult MatchConv(const OnnxGraph& g, int anchor) {
   const bool has_bias = n.input_size() >= 3 && !In(n, 2).empty();
   Conv2dAttrs attrs{.in_channels = w->shape()[1] * groups,
                     .out_channels = out_channels,
-                    .kernel_size = win.kernel,
-                    .stride = win.stride,
-                    .padding = win.padding,
-                    .dilation = win.dilation,
+                    .kernel_size = Pair(win.kernel),
+                    .stride = Pair(win.stride),
+                    .padding = Pair(win.padding),
+                    .dilation = Pair(win.dilation),
                     .groups = groups,
                     .bias = has_bias};
   ImportOp op = MakeOp(s, OpKind::kConv2d, In(n, 0), attrs.ToAttrs());
@@ -460,27 +484,39 @@ MatchResult MatchMaxPool(const OnnxGraph& g, int anchor) {
   Subgraph s(g, anchor);
   const onnx::NodeProto& n = s.anchor();
   SP_RETURN_IF_ERROR(RequireGraphValue(g, n, 0));
-  SP_RETURN_IF_ERROR(RequireUnusedOutput(g, n, 1));  // Indices
   SP_ASSIGN_OR_RETURN(std::vector<int64_t> kernel, IntsAttr(n, "kernel_shape", {}));
-  SP_ASSIGN_OR_RETURN(Window win, ReadWindow(g, n, kernel, /*has_dilations=*/true));
+  SP_ASSIGN_OR_RETURN(Window win, ReadWindow(g, n, kernel, /*has_dilations=*/true, 3));
   SP_RETURN_IF_ERROR(RequirePoolPadsBelowExtent(n, win));
   SP_ASSIGN_OR_RETURN(int64_t ceil_mode, IntAttr(n, "ceil_mode", 0));
-  return MakeOp(s, PoolKind(win, true), In(n, 0),
-                PoolAttrs(win, /*is_max=*/true, ceil_mode != 0, /*count_include_pad=*/false));
+  AttrMap attrs = PoolAttrs(win, /*is_max=*/true, ceil_mode != 0, /*count_include_pad=*/false);
+  if (!OutputUsed(g, n, 1)) return MakeOp(s, PoolKind(win, true), In(n, 0), std::move(attrs));
+  // Indices: positions in the whole input tensor, as the pool computes them with flat_indices;
+  // within a plane row-major (storage_order 0) or column-major (1).
+  if (win.rank == 3) return Unsupported(n, "output 1 (Indices) of a 3-D MaxPool is not supported");
+  SP_ASSIGN_OR_RETURN(int64_t storage_order, IntAttr(n, "storage_order", 0));
+  if (storage_order != 0 && storage_order != 1) {
+    return InvalidNode(n, absl::StrCat("storage_order must be 0 or 1, got ", storage_order));
+  }
+  attrs["return_indices"] = true;
+  attrs["flat_indices"] = true;
+  if (storage_order == 1) attrs["column_major_indices"] = true;
+  ImportOp op = MakeOp(s, PoolKind(win, true), In(n, 0), std::move(attrs));
+  op.outputs = {{Out(n, 0), {0}}, {Out(n, 1), {1}}};
+  return op;
 }
 
 MatchResult MatchAveragePool(const OnnxGraph& g, int anchor) {
   const onnx::NodeProto& n = g.node(anchor);
   SP_RETURN_IF_ERROR(RequireGraphValue(g, n, 0));
   SP_ASSIGN_OR_RETURN(std::vector<int64_t> kernel, IntsAttr(n, "kernel_shape", {}));
-  SP_ASSIGN_OR_RETURN(Window win, ReadWindow(g, n, kernel, /*has_dilations=*/false));
+  SP_ASSIGN_OR_RETURN(Window win, ReadWindow(g, n, kernel, /*has_dilations=*/false, 3));
   SP_RETURN_IF_ERROR(RequirePoolPadsBelowExtent(n, win));
   SP_ASSIGN_OR_RETURN(int64_t ceil_mode, IntAttr(n, "ceil_mode", 0));
   SP_ASSIGN_OR_RETURN(int64_t count_include_pad, IntAttr(n, "count_include_pad", 0));
   // PyTorch writes AvgPool1d/2d(padding=p, count_include_pad=True) as a zero Pad of the
   // spatial dims followed by an unpadded AveragePool: the padded zeros are then real elements.
   Subgraph with_pad(g, anchor);
-  const std::array<int64_t, 2> zero = {0, 0};
+  const Window::Axes zero = {0, 0, 0};
   if (const onnx::NodeProto* pad = with_pad.Take(In(n, 0), "Pad");
       pad != nullptr && win.padding == zero && win.padding_end == zero) {
     // p: [N, C, spatial begins..., N, C, spatial ends...]
@@ -718,7 +754,6 @@ MatchResult MatchIdentity(const OnnxGraph& g, int anchor) {
   const onnx::NodeProto& n = s.anchor();
   SP_RETURN_IF_ERROR(RequireGraphValue(g, n, 0));
   if (n.op_type() == "Dropout") {
-    SP_RETURN_IF_ERROR(RequireUnusedOutput(g, n, 1));  // mask
     // Dropout-12 takes ratio and training_mode as inputs (before, ratio is an attribute and
     // an inference run is the identity). Training with ratio 0 is the identity too.
     if (n.input_size() >= 3 && !In(n, 2).empty()) {
@@ -729,8 +764,30 @@ MatchResult MatchIdentity(const OnnxGraph& g, int anchor) {
       }
       const bool zero_ratio = n.input_size() >= 2 && IsScalarConstant(g, In(n, 1), 0.0);
       if (training->tensor.data<bool>()[0] && !zero_ratio) {
-        return Unsupported(n, "training-mode Dropout is not supported (only ratio 0)");
+        return Unsupported(n,
+                           "training-mode Dropout is not supported (only ratio 0): its output "
+                           "and mask are random");
       }
+    }
+    if (OutputUsed(g, n, 1)) {
+      // The mask keeps every element: dropout(x, return_mask=True) -> (x, all-true mask).
+      // Before opset 10 the mask is a float tensor.
+      if (g.opset() < 10) {
+        return Unsupported(n, absl::StrCat("output 1 ('", Out(n, 1),
+                                           "'), the mask, is read only from opset 10 (bool)"));
+      }
+      // The ratio (an input from opset 12, an attribute before) is kept for export.
+      SP_ASSIGN_OR_RETURN(float ratio, FloatAttr(n, "ratio", 0.5f));
+      if (n.input_size() >= 2 && !In(n, 1).empty()) {
+        std::optional<float> r = ScalarConstant(g, In(n, 1));
+        if (!r) return Unsupported(n, "ratio must be a float scalar constant");
+        ratio = *r;
+      }
+      ImportOp op = MakeOp(s, OpKind::kDropout, In(n, 0),
+                           DropoutAttrs{.p = ratio, .return_mask = true}.ToAttrs());
+      op.functional_only = true;
+      op.outputs = {{Out(n, 0), {0}}, {Out(n, 1), {1}}};
+      return op;
     }
   }
   ImportOp op = MakeOp(s, OpKind::kIdentity, In(n, 0));

@@ -1,7 +1,9 @@
 // Import of LSTM stacks as PyTorch 1.13 writes nn.LSTM: one ONNX LSTM per layer, each output
 // Y [T, 1, B, H] squeezed to [T, B, H] and fed to the next layer, zero initial states built
 // with Shape/Gather/Unsqueeze/Concat/Expand, the layers' Y_h / Y_c concatenated into h_n / c_n,
-// and Transposes around the stack for batch_first.
+// and Transposes around the stack for batch_first. Also ONNX's own forms: the last Y read as it
+// is (nn.LSTM's output reshaped), and one batch-major layer (layout=1: batch_first, Y_h / Y_c
+// transposed).
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
@@ -10,6 +12,8 @@
 #include "graph/onnx/import_patterns.h"
 #include "graph/onnx/scope_names.h"
 #include "ops/lstm.h"
+#include "ops/reshape.h"
+#include "ops/transpose.h"
 
 namespace structprune::internal {
 namespace {
@@ -35,6 +39,7 @@ struct Layer {
   Tensor weight_ih, weight_hh, bias_ih, bias_hh;  // PyTorch layout; biases undefined without B
   std::string w_name;
   bool zero_state = true;
+  bool batch_major = false;  // layout=1: X [B, T, I], Y [B, T, 1, H], Y_h / Y_c [B, 1, H]
 };
 
 absl::StatusOr<Layer> ReadLayer(const OnnxGraph& g, int index) {
@@ -52,7 +57,8 @@ absl::StatusOr<Layer> ReadLayer(const OnnxGraph& g, int index) {
   SP_ASSIGN_OR_RETURN(int64_t input_forget, IntAttr(n, "input_forget", 0));
   SP_ASSIGN_OR_RETURN(int64_t layout, IntAttr(n, "layout", 0));
   if (input_forget != 0) return Unsupported(n, "input_forget=1 is not supported");
-  if (layout != 0) return Unsupported(n, "layout=1 is not supported");
+  if (layout != 0 && layout != 1) return InvalidNode(n, absl::StrCat("layout ", layout));
+  layer.batch_major = layout == 1;
   if (n.input_size() < 3) return InvalidNode(n, "LSTM needs X, W and R");
   for (int i : {4, 7}) {
     if (i < n.input_size() && !In(n, i).empty()) {
@@ -94,6 +100,9 @@ absl::StatusOr<Layer> ReadLayer(const OnnxGraph& g, int index) {
   for (int i : {5, 6}) {
     if (i < n.input_size() && !In(n, i).empty() && !g.IsKnownZero(In(n, i)))
       layer.zero_state = false;
+  }
+  if (layer.batch_major && !layer.zero_state) {
+    return Unsupported(n, "layout=1 with initial_h / initial_c is not supported");
   }
   return layer;
 }
@@ -191,6 +200,25 @@ absl::StatusOr<std::string> StateOutput(const OnnxGraph& g, const std::vector<La
   return Out(cat, 0);
 }
 
+// ONNX's Y from nn.LSTM's output [d0, d1, H] ([T, B, H], or [B, T, H] batch-major): the
+// direction axis (size 1) inserted at 1 ([T, 1, B, H]) or 2 ([B, T, 1, H]), a reshape whose
+// target takes d0 and d1 from X's static shape (at most one of them unknown: -1).
+absl::StatusOr<ImportCall> InsertDirectionAxis(const OnnxGraph& g, const Layer& first,
+                                               const std::string& x) {
+  const Shape* shape = g.ShapeOf(x);
+  const int64_t d0 = shape != nullptr && shape->size() == 3 ? (*shape)[0] : -1;
+  const int64_t d1 = shape != nullptr && shape->size() == 3 ? (*shape)[1] : -1;
+  if (d0 < 0 && d1 < 0) {
+    return Unsupported(*first.node,
+                       "output Y read without a Squeeze needs X's static sequence length or "
+                       "batch size");
+  }
+  const int64_t h = Hidden(first);
+  std::vector<int64_t> target =
+      first.batch_major ? std::vector<int64_t>{d0, d1, 1, h} : std::vector<int64_t>{d0, 1, d1, h};
+  return ImportCall{OpKind::kReshape, ReshapeAttrs{.shape = std::move(target)}.ToAttrs()};
+}
+
 }  // namespace
 
 MatchResult MatchLstm(const OnnxGraph& g, int anchor) {
@@ -198,22 +226,25 @@ MatchResult MatchLstm(const OnnxGraph& g, int anchor) {
   std::vector<Layer> layers = {first};
   std::vector<int> nodes = {anchor};
   // Follow Y -> Squeeze(1) -> next layer's X while the next layer belongs to the same module.
-  std::string output;  // [T, B, H] of the last layer ("" when only the states are used)
+  std::string output;    // [T, B, H] of the last layer ("" when only the states are used)
+  std::string direct_y;  // the last layer's Y when read as it is (with its direction axis)
   while (true) {
     const Layer& cur = layers.back();
     const std::string& y = Out(*cur.node, 0);
     if (y.empty() || (DataConsumers(g, y).empty() && !g.IsGraphOutput(y))) break;
     const int squeeze = SoleConsumer(g, y, "Squeeze");
-    if (squeeze < 0 || !IsSqueezeOfAxis1(g, g.node(squeeze))) {
-      return Unsupported(*cur.node, "output Y is used without the Squeeze of its direction axis");
+    if (cur.batch_major || squeeze < 0 || !IsSqueezeOfAxis1(g, g.node(squeeze))) {
+      direct_y = y;
+      break;
     }
     nodes.push_back(squeeze);
     output = Out(g.node(squeeze), 0);
     const int next = SoleConsumer(g, output, "LSTM");
     if (next < 0 || In(g.node(next), 0) != output || !first.zero_state) break;
     absl::StatusOr<Layer> layer = ReadLayer(g, next);
-    if (!layer.ok() || !layer->zero_state || layer->input_size != Hidden(cur) ||
-        Hidden(*layer) != Hidden(cur) || layer->bias_ih.defined() != first.bias_ih.defined() ||
+    if (!layer.ok() || !layer->zero_state || layer->batch_major ||
+        layer->input_size != Hidden(cur) || Hidden(*layer) != Hidden(cur) ||
+        layer->bias_ih.defined() != first.bias_ih.defined() ||
         !SameModule(first, *layer, static_cast<int64_t>(layers.size()))) {
       break;
     }
@@ -221,12 +252,13 @@ MatchResult MatchLstm(const OnnxGraph& g, int anchor) {
     nodes.push_back(next);
   }
 
-  // batch_first: Transpose(perm [1, 0, 2]) before the stack and after its output.
+  // batch_first: layout=1, or Transpose(perm [1, 0, 2]) before the stack and after its
+  // (squeezed) output.
   std::string x = In(*first.node, 0);
-  bool batch_first = false;
+  bool batch_first = first.batch_major;
   const int in_transpose = g.Producer(x);
-  if (IsBatchTranspose(g, in_transpose) && !g.IsFolded(in_transpose) &&
-      DataConsumers(g, x).size() == 1 && !g.IsGraphOutput(x)) {
+  if (!batch_first && direct_y.empty() && IsBatchTranspose(g, in_transpose) &&
+      !g.IsFolded(in_transpose) && DataConsumers(g, x).size() == 1 && !g.IsGraphOutput(x)) {
     batch_first = true;
     nodes.push_back(in_transpose);
     x = In(g.node(in_transpose), 0);
@@ -262,10 +294,17 @@ MatchResult MatchLstm(const OnnxGraph& g, int anchor) {
     }
   }
   if (!output.empty()) op.outputs.push_back({output, {0}});
+  if (!direct_y.empty()) {
+    SP_ASSIGN_OR_RETURN(ImportCall unsqueeze, InsertDirectionAxis(g, first, x));
+    op.outputs.push_back({direct_y, {0}, {std::move(unsqueeze)}});
+  }
   SP_ASSIGN_OR_RETURN(std::string h, StateOutput(g, layers, 1, nodes));
   SP_ASSIGN_OR_RETURN(std::string c, StateOutput(g, layers, 2, nodes));
-  if (!h.empty()) op.outputs.push_back({h, {1, 0}});
-  if (!c.empty()) op.outputs.push_back({c, {1, 1}});
+  // Batch-major Y_h / Y_c [B, 1, H] are h_n / c_n [1, B, H] transposed.
+  std::vector<ImportCall> state_then;
+  if (first.batch_major) state_then.push_back({OpKind::kTranspose, TransposeAttrs{}.ToAttrs()});
+  if (!h.empty()) op.outputs.push_back({h, {1, 0}, state_then});
+  if (!c.empty()) op.outputs.push_back({c, {1, 1}, state_then});
   for (size_t k = 0; k < layers.size(); ++k) {
     Layer& l = layers[k];
     op.tensors.push_back({absl::StrCat("weight_ih_l", k), l.weight_ih, false, l.w_name});

@@ -84,14 +84,16 @@ absl::StatusOr<const Tensor*> RequireFloatConstant(const OnnxGraph& g, const onn
   return &c->tensor;
 }
 
-absl::Status RequireUnusedOutput(const OnnxGraph& g, const onnx::NodeProto& node, int index) {
-  if (index >= node.output_size() || Out(node, index).empty()) return absl::OkStatus();
+bool OutputUsed(const OnnxGraph& g, const onnx::NodeProto& node, int index) {
+  if (index >= node.output_size() || Out(node, index).empty()) return false;
   const std::string& v = Out(node, index);
-  if (g.IsGraphOutput(v) || !g.Consumers(v).empty()) {
-    return Unsupported(node, absl::StrCat("output ", index, " ('", v,
-                                          "') is used; supported: reading output 0 only"));
-  }
-  return absl::OkStatus();
+  return g.IsGraphOutput(v) || !g.Consumers(v).empty();
+}
+
+absl::Status RequireUnusedOutput(const OnnxGraph& g, const onnx::NodeProto& node, int index) {
+  if (!OutputUsed(g, node, index)) return absl::OkStatus();
+  return Unsupported(node, absl::StrCat("output ", index, " ('", Out(node, index),
+                                        "') is used; supported: reading output 0 only"));
 }
 
 }  // namespace structprune::internal

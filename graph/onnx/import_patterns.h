@@ -26,19 +26,22 @@ struct ImportTensor {
   std::string onnx_name;  // "" when assembled from several values (LSTM biases)
 };
 
-// An ONNX value the op defines, and where it sits in the op's result: {} the result itself,
-// {0} / {1, 0} / {1, 1} the LSTM's output / h_n / c_n (getitem paths).
-struct ImportOutput {
-  std::string value;
-  std::vector<int64_t> path;
-};
-
 // A function call applied to an op's result: call(result) or, with `constant`, call(result,
 // constant) where `constant` names an entry of the op's `constants`.
 struct ImportCall {
   OpKind kind;
   AttrMap attrs;
   std::string constant = "";
+};
+
+// An ONNX value the op defines, and where it sits in the op's result: {} the result itself,
+// {0} / {1, 0} / {1, 1} the LSTM's output / h_n / c_n (getitem paths); `then`: function calls
+// applied in turn to that item for this value only (an ONNX LSTM's Y is nn.LSTM's output with
+// a direction axis inserted: a reshape).
+struct ImportOutput {
+  std::string value;
+  std::vector<int64_t> path;
+  std::vector<ImportCall> then = {};
 };
 
 struct ImportOp {
@@ -137,7 +140,9 @@ absl::Status InvalidNode(const onnx::NodeProto& node, absl::string_view message)
 // InvalidArgument unless input `index` of `node` is a float constant; returns it.
 absl::StatusOr<const Tensor*> RequireFloatConstant(const OnnxGraph& g, const onnx::NodeProto& node,
                                                    int index, absl::string_view role);
-// Unimplemented when output `index` of `node` is read by a live node or is a graph output.
+// Whether output `index` of `node` is read by a live node or is a graph output.
+bool OutputUsed(const OnnxGraph& g, const onnx::NodeProto& node, int index);
+// Unimplemented when output `index` of `node` is used (OutputUsed).
 absl::Status RequireUnusedOutput(const OnnxGraph& g, const onnx::NodeProto& node, int index);
 
 // ---------------------------------------------------------------------------------------------

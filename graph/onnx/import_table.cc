@@ -34,9 +34,12 @@ constexpr ImportPattern kPatterns[] = {
      &MatchDecomposedLayerNorm},
 
     // Pools and shape ops.
-    {"MaxPool", "MaxPool (1-D, 2-D) -> MaxPool1d/2d / max_pool1d/2d", false, &MatchMaxPool},
-    {"AveragePool", "[Pad ->] AveragePool (1-D, 2-D) -> AvgPool1d/2d / avg_pool1d/2d", false,
-     &MatchAveragePool},
+    {"MaxPool",
+     "MaxPool (1-D to 3-D) -> MaxPool1d/2d/3d / max_pool1d/2d/3d (Indices used: "
+     "return_indices, flat_indices)",
+     false, &MatchMaxPool},
+    {"AveragePool", "[Pad ->] AveragePool (1-D to 3-D) -> AvgPool1d/2d/3d / avg_pool1d/2d/3d",
+     false, &MatchAveragePool},
     {"GlobalAveragePool", "GlobalAveragePool -> AdaptiveAvgPool2d(1)", false, &MatchGlobalPool},
     {"GlobalMaxPool", "GlobalMaxPool -> AdaptiveMaxPool2d(1)", false, &MatchGlobalPool},
     {"Flatten", "Flatten(axis 1 to rank - 1) -> Flatten / flatten (twice for an inner axis)", false,
@@ -45,8 +48,10 @@ constexpr ImportPattern kPatterns[] = {
      &MatchReshape},
     {"Concat", "Concat -> cat", false, &MatchConcat},
     {"Identity", "Identity -> its input", false, &MatchIdentity},
-    {"Dropout", "Dropout (inference, or training with ratio 0) -> its input", false,
-     &MatchIdentity},
+    {"Dropout",
+     "Dropout (inference, or training with ratio 0) -> its input; mask used -> "
+     "dropout(return_mask=True)",
+     false, &MatchIdentity},
 
     // Activations as PyTorch 1.13 writes them (decomposed forms first).
     {"Mul", "Mul(x, Sigmoid(x)) -> SiLU", false, &MatchSilu},

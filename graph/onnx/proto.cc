@@ -310,21 +310,23 @@ absl::StatusOr<Tensor> TensorFromProto(const onnx::TensorProto& proto, absl::str
   return t;
 }
 
+int32_t TensorProtoTypeOf(DType dtype) {
+  switch (dtype) {
+    case DType::kFloat32:
+      return onnx::TensorProto::FLOAT;
+    case DType::kInt64:
+      return onnx::TensorProto::INT64;
+    case DType::kBool:
+      return onnx::TensorProto::BOOL;
+  }
+  return onnx::TensorProto::UNDEFINED;
+}
+
 void TensorToProto(const Tensor& tensor, const std::string& name, onnx::TensorProto& proto) {
   proto.Clear();
   proto.set_name(name);
   for (int64_t d : tensor.shape()) proto.add_dims(d);
-  switch (tensor.dtype()) {
-    case DType::kFloat32:
-      proto.set_data_type(onnx::TensorProto::FLOAT);
-      break;
-    case DType::kInt64:
-      proto.set_data_type(onnx::TensorProto::INT64);
-      break;
-    case DType::kBool:
-      proto.set_data_type(onnx::TensorProto::BOOL);
-      break;
-  }
+  proto.set_data_type(TensorProtoTypeOf(tensor.dtype()));
   proto.set_raw_data(std::string(tensor.data<char>(), tensor.nbytes()));
 }
 

@@ -44,6 +44,8 @@ std::string TensorProtoTypeName(int32_t data_type);
 // The dtype an ONNX element type is held in (floats -> float32, integers -> int64, BOOL ->
 // bool); nullopt for types we do not read (STRING, complex, ...).
 std::optional<DType> DTypeForTensorProtoType(int32_t data_type);
+// The TensorProto element type of `dtype` (FLOAT, BOOL, INT64).
+int32_t TensorProtoTypeOf(DType dtype);
 
 // Input / output `i` of `node`; "" (an absent optional value) when it has fewer. The importer
 // reads nodes only through these: a hostile file's node may lack any input or output.

@@ -67,11 +67,11 @@ int64_t WindowOut(int64_t in, int64_t kernel, int64_t stride, int64_t pad_total,
   return out;
 }
 
-// Output shape of a window op with 1 or 2 spatial dims ([N, C, L] or [N, C, H, W] input);
+// Output shape of a window op with 1 to 3 spatial dims ([N, C, L] to [N, C, D, H, W] input);
 // kernel_shape defaults to `kernel` (Conv: W's spatial dims).
 std::optional<Shape> WindowShape(const onnx::NodeProto& n, const Shape& x, int64_t out_channels,
                                  const std::vector<int64_t>& kernel_default = {}) {
-  if (x.size() != 3 && x.size() != 4) return std::nullopt;
+  if (x.size() < 3 || x.size() > 5) return std::nullopt;
   const size_t rank = x.size() - 2;
   const std::vector<int64_t> ones(rank, 1);
   std::vector<int64_t> kernel = IntsOr(n, "kernel_shape", kernel_default);
@@ -162,7 +162,7 @@ std::vector<std::optional<Shape>> InferNodeShapes(const onnx::NodeProto& n,
     const Shape* w = shape(1);
     if (w && w->size() == 4) out[0] = WindowShape(n, *x, (*w)[0], {(*w)[2], (*w)[3]});
   } else if (op == "MaxPool" || op == "AveragePool") {
-    if (rank == 3 || rank == 4) out[0] = WindowShape(n, *x, (*x)[1]);
+    if (rank >= 3 && rank <= 5) out[0] = WindowShape(n, *x, (*x)[1]);
   } else if (op == "GlobalAveragePool" || op == "GlobalMaxPool") {
     if (rank >= 3) {
       Shape s = *x;

@@ -70,7 +70,7 @@ struct PoolWindow {
 std::optional<PoolWindow> PoolWindowOf(const OpCall& call, const Shape& out) {
   absl::StatusOr<PoolParams> p = ReadPoolParams(call.kind, *call.attrs);
   const Shape& in = call.inputs[0].shape;
-  if (!p.ok() || in.size() != 4 || out.size() != 4) return std::nullopt;
+  if (!p.ok() || p->return_indices || in.size() != 4 || out.size() != 4) return std::nullopt;
   PoolWindow w;
   if (p->is_adaptive) {
     for (int d = 0; d < 2; ++d) {
@@ -719,9 +719,11 @@ bool RegionSupports(const OpCall& call, const Shape& output) {
       return OneTensorInput(call) && PoolWindowOf(call, output).has_value();
     case OpKind::kCat:
       return IsChannelCat(call);
+    case OpKind::kDropout:  // with return_mask its result is a tuple (and a bool mask)
+      if (GetBoolAttr(*call.attrs, "return_mask", false).value_or(true)) return false;
+      [[fallthrough]];
     case OpKind::kFlatten:
     case OpKind::kIdentity:
-    case OpKind::kDropout:
       return OneTensorInput(call) && !call.inputs[0].shape.empty();
     default:
       return OneTensorInput(call) && !call.inputs[0].shape.empty() &&

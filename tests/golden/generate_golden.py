@@ -327,7 +327,8 @@ ACTIVATIONS = [
 PAIR_ATTRS = {"kernel_size", "stride", "padding", "dilation", "output_size"}
 
 MODULE_OPS = {
-    "Linear", "Conv2d", "LSTM", "MaxPool2d", "AvgPool2d", "MaxPool1d", "AvgPool1d",
+    "Linear", "Conv2d", "LSTM", "MaxPool2d", "AvgPool2d", "MaxPool1d", "AvgPool1d", "MaxPool3d",
+    "AvgPool3d",
     "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "Flatten", "LayerNorm", "BatchNorm2d", "Dropout", "Identity",
 } | {m for m, _, _ in ACTIVATIONS}
 
@@ -379,6 +380,8 @@ FUNCTIONALS = {
     "avg_pool2d": lambda xs, a: F.avg_pool2d(xs[0], **_kwargs(a)),
     "max_pool1d": lambda xs, a: F.max_pool1d(xs[0], **a),
     "avg_pool1d": lambda xs, a: F.avg_pool1d(xs[0], **a),
+    "max_pool3d": lambda xs, a: F.max_pool3d(xs[0], **_kwargs(a)),
+    "avg_pool3d": lambda xs, a: F.avg_pool3d(xs[0], **_kwargs(a)),
     "adaptive_avg_pool2d": lambda xs, a: F.adaptive_avg_pool2d(xs[0], **_kwargs(a)),
     "adaptive_max_pool2d": lambda xs, a: F.adaptive_max_pool2d(xs[0], **_kwargs(a)),
     "flatten": lambda xs, a: torch.flatten(xs[0], **a),
@@ -681,6 +684,40 @@ def pool_cases():
           "ceil_mode": True}, [3, 8]),
     ]
     for module, fn, what, attrs, shape in pool1d_cases:
+        module_case(module.lower() + "_" + what, module, attrs, pool_input(*shape))
+        functional_case(fn + "_fn_" + what, fn, attrs, pool_input(*shape))
+
+    # 3-D pools (reference kernel; the 2-D window rules along D, H and W).
+    triple = lambda v: list(v) if isinstance(v, (list, tuple)) else [v, v, v]
+    pool3d_cases = [
+        ("MaxPool3d", "max_pool3d", "k2", {"kernel_size": [2, 2, 2]}, [1, 2, 4, 4, 5]),
+        ("MaxPool3d", "max_pool3d", "k3_s2_p1_d_ceil",
+         {"kernel_size": triple(3), "stride": [2, 2, 1], "padding": [1, 1, 0],
+          "dilation": [1, 2, 1], "ceil_mode": True}, [2, 2, 5, 6, 4]),
+        ("AvgPool3d", "avg_pool3d", "k3_s2_p1_include_pad_ceil",
+         {"kernel_size": triple(3), "stride": triple(2), "padding": triple(1),
+          "ceil_mode": True, "count_include_pad": True}, [1, 2, 6, 5, 6]),
+        ("AvgPool3d", "avg_pool3d", "k2_s1_p1_exclude_pad",
+         {"kernel_size": [2, 3, 2], "stride": [1, 1, 1], "padding": [1, 1, 1],
+          "count_include_pad": False}, [2, 4, 3, 4]),
+        ("AvgPool3d", "avg_pool3d", "divisor_override",
+         {"kernel_size": triple(2), "stride": triple(2), "padding": triple(1),
+          "divisor_override": 3}, [1, 1, 4, 4, 4]),
+    ]
+    for module, fn, what, attrs, shape in pool3d_cases:
+        module_case(module.lower() + "_" + what, module, attrs, pool_input(*shape))
+        functional_case(fn + "_fn_" + what, fn, attrs, pool_input(*shape))
+
+    # return_indices: (output, indices), the indices within each (n, c) plane (int64; fixtures
+    # hold them as floats).
+    indices_cases = [
+        ("MaxPool2d", "max_pool2d", "return_indices_k3_s2_p1",
+         dict(maxp(3, 2, 1), return_indices=True), [2, 2, 5, 6]),
+        ("MaxPool1d", "max_pool1d", "return_indices_k3_s2_p1_d2",
+         {"kernel_size": 3, "stride": 2, "padding": 1, "dilation": 2, "return_indices": True},
+         [2, 3, 9]),
+    ]
+    for module, fn, what, attrs, shape in indices_cases:
         module_case(module.lower() + "_" + what, module, attrs, pool_input(*shape))
         functional_case(fn + "_fn_" + what, fn, attrs, pool_input(*shape))
 

@@ -48,25 +48,16 @@ EXPECTED_UNSUPPORTED = {
     "test_maxpool_2d_uint8": "is not a float tensor (UINT8)",
     "test_identity_opt": "is not a float tensor (not a tensor)",
     "test_identity_sequence": "is not a float tensor (not a tensor)",
-    # Pools: 1-D and 2-D windows only (MaxPool1d/2d, AvgPool1d/2d).
-    "test_averagepool_3d_default": "only 1-D and 2-D windows are supported",
-    "test_maxpool_3d_default": "only 1-D and 2-D windows are supported",
-    # Extra outputs the engine does not compute: MaxPool's Indices (int64), Dropout's mask
-    # (bool), BatchNormalization's running statistics (training mode).
-    "test_maxpool_with_argmax_2d_precomputed_pads": "output 1 ('z') is used",
-    "test_maxpool_with_argmax_2d_precomputed_strides": "output 1 ('z') is used",
-    "test_dropout_default_mask": "output 1 ('z') is used",
-    "test_dropout_default_mask_ratio": "output 1 ('z') is used",
-    "test_training_dropout_default_mask": "output 1 ('z') is used",
-    "test_training_dropout_mask": "output 1 ('z') is used",
-    "test_training_dropout_zero_ratio_mask": "output 1 ('z') is used",
+    # BatchNormalization's running statistics (training mode).
     "test_batchnorm_epsilon_training_mode": "training_mode=1 is not supported",
     "test_batchnorm_example_training_mode": "training_mode=1 is not supported",
-    # Random dropout (training mode with a non-zero ratio).
+    # Random dropout (training mode with a non-zero ratio): ONNX's expected output and mask
+    # come from numpy's random generator.
     "test_training_dropout": "training-mode Dropout is not supported",
     "test_training_dropout_default": "training-mode Dropout is not supported",
-    # LSTM beyond nn.LSTM: batch-major tensors (layout=1), peepholes and sequence lengths.
-    "test_lstm_batchwise": "layout=1 is not supported",
+    "test_training_dropout_default_mask": "training-mode Dropout is not supported",
+    "test_training_dropout_mask": "training-mode Dropout is not supported",
+    # LSTM beyond nn.LSTM: peepholes and sequence lengths.
     "test_lstm_with_peepholes": "sequence_lens is not supported",
 }
 

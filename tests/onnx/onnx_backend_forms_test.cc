@@ -4,6 +4,7 @@
 // forms that stay unsupported with a clear error. Models are built here with the protobuf API.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <onnx/checker.h>
 #include <onnx/onnx_pb.h>
 
 #include <algorithm>
@@ -342,6 +343,202 @@ TEST(OnnxDropout, ReadsTheRatioAttributeOfOpset10) {
   EXPECT_TRUE(AllClose(y[0], Ramp(), 0, 0));
 }
 
+// Exports `m` (input [2, 3] unless told), checks the file with onnx::checker, checks the graph
+// outputs' element types, imports it back; the re-imported model.
+absl::StatusOr<OnnxModel> ExportCheckedAndBack(const OnnxModel& m,
+                                               const std::vector<int32_t>& output_types,
+                                               const std::vector<Shape>& shapes = {{2, 3}}) {
+  OnnxExportOptions options{.opset = 13, .output_names = m.output_names};
+  SP_ASSIGN_OR_RETURN(std::string bytes, ExportOnnxToBytes(m.model, shapes, options));
+  onnx::ModelProto proto;
+  EXPECT_TRUE(proto.ParseFromString(bytes));
+  EXPECT_NO_THROW(onnx::checker::check_model(proto));
+  std::vector<int32_t> types;
+  for (const onnx::ValueInfoProto& out : proto.graph().output())
+    types.push_back(out.type().tensor_type().elem_type());
+  EXPECT_EQ(types, output_types);
+  return ImportOnnxFromBytes(bytes);
+}
+
+OnnxModelBuilder DropoutWithMask(bool training, float ratio) {
+  OnnxModelBuilder b(13);
+  b.Input("x", {2, 3}).Output("y").Output("mask");
+  b.Initializer("ratio", Tensor::Scalar(ratio));
+  Tensor t = Tensor::Zeros({}, DType::kBool);
+  t.data<bool>()[0] = training;
+  b.Initializer("training", t);
+  b.Node("Dropout", {"x", "ratio", "training"}, {"y", "mask"}).set_name("drop");
+  return b;
+}
+
+TEST(OnnxDropout, MaskOfAnInferenceDropoutIsAllTrueAndRoundTrips) {
+  for (const auto& [training, ratio] : {std::pair{false, 0.3f}, std::pair{true, 0.0f}}) {
+    SCOPED_TRACE(training ? "training, ratio 0" : "inference");
+    SP_ASSERT_OK_AND_ASSIGN(OnnxModel m,
+                            ImportOnnxFromBytes(DropoutWithMask(training, ratio).Bytes()));
+    EXPECT_THAT(Functions(m), ElementsAre("dropout", "getitem", "getitem"));
+    for (int pass = 0; pass < 2; ++pass) {
+      SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> out, RunModel(m.model, {Ramp()}));
+      ASSERT_EQ(out.size(), 2u);
+      EXPECT_TRUE(out[0].Equals(Ramp()));
+      EXPECT_EQ(out[1].dtype(), DType::kBool);
+      EXPECT_EQ(out[1].shape(), (Shape{2, 3}));
+      EXPECT_THAT(out[1].values<bool>(), ::testing::Each(true));
+      if (pass == 0) {
+        SP_ASSERT_OK_AND_ASSIGN(
+            m, ExportCheckedAndBack(m, {onnx::TensorProto::FLOAT, onnx::TensorProto::BOOL}));
+      }
+    }
+  }
+}
+
+TEST(OnnxDropout, RandomMaskIsUnimplementedAndMaskBeforeOpset10) {
+  EXPECT_THAT(ImportOnnxFromBytes(DropoutWithMask(true, 0.5f).Bytes()),
+              StatusIs(absl::StatusCode::kUnimplemented,
+                       AllOf(HasSubstr("node 'drop' (Dropout)"),
+                             HasSubstr("training-mode Dropout is not supported (only ratio 0): "
+                                       "its output and mask are random"))));
+  OnnxModelBuilder b(9);
+  b.Input("x", {2, 3}).Output("y").Output("mask");
+  b.Node("Dropout", {"x"}, {"y", "mask"});
+  EXPECT_THAT(ImportOnnxFromBytes(b.Bytes()),
+              StatusIs(absl::StatusCode::kUnimplemented,
+                       HasSubstr("output 1 ('mask'), the mask, is read only from opset 10")));
+}
+
+OnnxModelBuilder MaxPoolWithIndices(int64_t storage_order) {
+  OnnxModelBuilder b(13);
+  b.Input("x", {2, 2, 3, 4}).Output("y").Output("i");
+  onnx::NodeProto& n = b.Node("MaxPool", {"x"}, {"y", "i"});
+  n.set_name("pool");
+  internal::AddIntsAttr(n, "kernel_shape", {2, 2});
+  internal::AddIntsAttr(n, "strides", {1, 2});
+  if (storage_order != 0) internal::AddIntAttr(n, "storage_order", storage_order);
+  return b;
+}
+
+TEST(OnnxPools, MaxPoolIndicesCountOverTheWholeInputAndRoundTrip) {
+  SP_ASSERT_OK_AND_ASSIGN(OnnxModel m, ImportOnnxFromBytes(MaxPoolWithIndices(0).Bytes()));
+  // x = 47 - position: every window's maximum is its first element, (h, 2 w') of its plane.
+  Tensor x = Tensor::Zeros({2, 2, 3, 4});
+  for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = static_cast<float>(47 - i);
+  for (int pass = 0; pass < 2; ++pass) {
+    SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> out, RunModel(m.model, {x}));
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_EQ(out[1].dtype(), DType::kInt64);
+    EXPECT_EQ(out[1].shape(), (Shape{2, 2, 2, 2}));
+    EXPECT_THAT(out[1].values<int64_t>(),
+                ElementsAre(0, 2, 4, 6, 12, 14, 16, 18, 24, 26, 28, 30, 36, 38, 40, 42));
+    EXPECT_THAT(out[0].values<float>().subspan(0, 4), ElementsAre(47, 45, 43, 41));
+    if (pass == 0) {
+      SP_ASSERT_OK_AND_ASSIGN(
+          m, ExportCheckedAndBack(m, {onnx::TensorProto::FLOAT, onnx::TensorProto::INT64},
+                                  {{2, 2, 3, 4}}));
+    }
+  }
+}
+
+TEST(OnnxPools, ColumnMajorIndicesCountDownColumnsAndRoundTrip) {
+  // storage_order=1: within a plane w * H + h. The maxima sit at (h, w) = (oh, 2 ow): plane
+  // positions 2 ow * 3 + oh = 0, 6, 1, 7.
+  SP_ASSERT_OK_AND_ASSIGN(OnnxModel m, ImportOnnxFromBytes(MaxPoolWithIndices(1).Bytes()));
+  Tensor x = Tensor::Zeros({2, 2, 3, 4});
+  for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = static_cast<float>(47 - i);
+  for (int pass = 0; pass < 2; ++pass) {
+    SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> out, RunModel(m.model, {x}));
+    EXPECT_THAT(out[1].values<int64_t>().subspan(0, 8), ElementsAre(0, 6, 1, 7, 12, 18, 13, 19));
+    if (pass == 0) {
+      SP_ASSERT_OK_AND_ASSIGN(
+          m, ExportCheckedAndBack(m, {onnx::TensorProto::FLOAT, onnx::TensorProto::INT64},
+                                  {{2, 2, 3, 4}}));
+    }
+  }
+  OnnxModelBuilder b(13);
+  b.Input("x", {1, 1, 2, 2}).Output("y").Output("i");
+  onnx::NodeProto& n = b.Node("MaxPool", {"x"}, {"y", "i"});
+  internal::AddIntsAttr(n, "kernel_shape", {2, 2});
+  internal::AddIntAttr(n, "storage_order", 2);
+  EXPECT_THAT(ImportOnnxFromBytes(b.Bytes()),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("storage_order must be 0 or 1, got 2")));
+}
+
+// One ONNX LSTM layer (hidden 2, input 3) over X [T=4, B=2, 3], or [B, T, 3] with layout=1,
+// reading Y as it is (no Squeeze) and Y_h.
+OnnxModelBuilder LstmLayer(int64_t layout) {
+  OnnxModelBuilder b(14);
+  b.Input("X", layout == 1 ? std::vector<int64_t>{2, 4, 3} : std::vector<int64_t>{4, 2, 3})
+      .Output("Y")
+      .Output("Y_h");
+  Tensor w = Tensor::Zeros({1, 8, 3}), r = Tensor::Zeros({1, 8, 2});
+  for (int64_t i = 0; i < w.numel(); ++i) w.data<float>()[i] = std::sin(0.7f * i);
+  for (int64_t i = 0; i < r.numel(); ++i) r.data<float>()[i] = std::cos(1.3f * i) * 0.5f;
+  b.Initializer("W", w).Initializer("R", r);
+  onnx::NodeProto& n = b.Node("LSTM", {"X", "W", "R"}, {"Y", "Y_h"});
+  n.set_name("lstm");
+  internal::AddIntAttr(n, "hidden_size", 2);
+  if (layout != 0) internal::AddIntAttr(n, "layout", layout);
+  return b;
+}
+
+// x [d0, d1, ...] -> [d1, d0, ...] (the first two dims swapped).
+Tensor SwapFirstDims(const Tensor& x) {
+  Shape s = x.shape();
+  std::swap(s[0], s[1]);
+  Tensor out = Tensor::Zeros(s);
+  const int64_t inner = x.numel() / (s[0] * s[1]);
+  for (int64_t i = 0; i < s[1]; ++i) {
+    for (int64_t j = 0; j < s[0]; ++j) {
+      std::copy_n(x.data<float>() + (i * s[0] + j) * inner, inner,
+                  out.data<float>() + (j * s[1] + i) * inner);
+    }
+  }
+  return out;
+}
+
+TEST(OnnxLstm, BatchMajorLayoutIsTheSequenceMajorOneTransposed) {
+  Tensor x = Tensor::Zeros({4, 2, 3});
+  for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = std::sin(0.37f * i + 0.1f);
+  SP_ASSERT_OK_AND_ASSIGN(OnnxModel seq, ImportOnnxFromBytes(LstmLayer(0).Bytes()));
+  SP_ASSERT_OK_AND_ASSIGN(OnnxModel batch, ImportOnnxFromBytes(LstmLayer(1).Bytes()));
+  SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> a, RunModel(seq.model, {x}));
+  SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> b, RunModel(batch.model, {SwapFirstDims(x)}));
+  ASSERT_EQ(a.size(), 2u);
+  ASSERT_EQ(b.size(), 2u);
+  EXPECT_EQ(a[0].shape(), (Shape{4, 1, 2, 2}));  // Y [T, 1, B, H]
+  EXPECT_EQ(b[0].shape(), (Shape{2, 4, 1, 2}));  // Y [B, T, 1, H]
+  EXPECT_EQ(a[1].shape(), (Shape{1, 2, 2}));     // Y_h [1, B, H]
+  EXPECT_EQ(b[1].shape(), (Shape{2, 1, 2}));     // Y_h [B, 1, H]
+  SP_ASSERT_OK_AND_ASSIGN(Tensor a_y, a[0].Reshape({4, 2, 2}));
+  SP_ASSERT_OK_AND_ASSIGN(Tensor b_y, b[0].Reshape({2, 4, 2}));
+  EXPECT_TRUE(AllClose(SwapFirstDims(a_y), b_y, 1e-6, 1e-6));
+  EXPECT_TRUE(AllClose(SwapFirstDims(a[1]), b[1], 1e-6, 1e-6));
+  // The last time step's output is the final hidden state.
+  EXPECT_THAT(a_y.values<float>().subspan(12, 4),
+              ::testing::Pointwise(::testing::FloatEq(), a[1].values<float>()));
+  // Export writes batch_first's Transposes, the Reshape and the state's Transpose; reading
+  // that back computes the same.
+  SP_ASSERT_OK_AND_ASSIGN(
+      OnnxModel back,
+      ExportCheckedAndBack(batch, {onnx::TensorProto::FLOAT, onnx::TensorProto::FLOAT},
+                           {{2, 4, 3}}));
+  SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> c, RunModel(back.model, {SwapFirstDims(x)}));
+  EXPECT_TRUE(AllClose(c[0], b[0], 1e-6, 1e-6));
+  EXPECT_TRUE(AllClose(c[1], b[1], 1e-6, 1e-6));
+}
+
+TEST(OnnxLstm, BatchMajorLayoutWithInitialStatesIsUnimplemented) {
+  OnnxModelBuilder b = LstmLayer(1);
+  b.Input("h0", {2, 1, 2}).Input("c0", {2, 1, 2});
+  onnx::NodeProto& n = b.Node("LSTM", {"X", "W", "R", "", "", "h0", "c0"}, {"", "Y_h2"});
+  internal::AddIntAttr(n, "hidden_size", 2);
+  internal::AddIntAttr(n, "layout", 1);
+  b.Output("Y_h2");
+  EXPECT_THAT(ImportOnnxFromBytes(b.Bytes()),
+              StatusIs(absl::StatusCode::kUnimplemented,
+                       HasSubstr("layout=1 with initial_h / initial_c is not supported")));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Flatten, pools.
 
@@ -469,7 +666,7 @@ TEST(OnnxPools, PadsReachingTheWindowExtentAreInvalid) {
                                        "[3, 3]"))));
 }
 
-TEST(OnnxPools, OneDimensionalPoolsAndThreeDimensionalOnesAreUnimplemented) {
+TEST(OnnxPools, OneToThreeDimensionalPoolsImportAndFourDimensionalOnesAreUnimplemented) {
   OnnxModelBuilder b(12);
   b.Input("x", {1, 2, 5}).Output("y");
   onnx::NodeProto& n = b.Node("AveragePool", {"x"}, {"y"});
@@ -481,11 +678,42 @@ TEST(OnnxPools, OneDimensionalPoolsAndThreeDimensionalOnesAreUnimplemented) {
                           RunModel(m.model, {Values({1, 2, 5}, {1, 2, 3, 4, 5, 0, 2, 0, 2, 6})}));
   // count_include_pad=0: the last window holds one element.
   EXPECT_THAT(y[0].values<float>(), ElementsAre(1.5f, 2.5f, 3.5f, 4.5f, 5, 1, 1, 1, 4, 6));
-  EXPECT_THAT(MaxPoolModel({2, 2, 2}, {}, ""),
+  EXPECT_THAT(MaxPoolModel({2, 2, 2, 2}, {}, ""),
               StatusIs(absl::StatusCode::kUnimplemented,
                        AllOf(HasSubstr("node 'pool' (MaxPool)"),
-                             HasSubstr("only 1-D and 2-D windows are supported, kernel_shape is "
-                                       "[2, 2, 2]"))));
+                             HasSubstr("only 1-D to 3-D windows are supported, kernel_shape is "
+                                       "[2, 2, 2, 2]"))));
+}
+
+TEST(OnnxPools, ThreeDimensionalPoolWithPerSidePadsRunsAndRoundTrips) {
+  // x[d, h, w] = 1 + 4 d + 2 h + w; kernel 2, stride 1, pads only at the ends, padding not
+  // counted: along each axis output 0 averages indices {0, 1}, output 1 index {1} alone.
+  OnnxModelBuilder b(13);
+  b.Input("x", {1, 1, 2, 2, 2}).Output("y");
+  onnx::NodeProto& n = b.Node("AveragePool", {"x"}, {"y"});
+  internal::AddIntsAttr(n, "kernel_shape", {2, 2, 2});
+  internal::AddIntsAttr(n, "pads", {0, 0, 0, 1, 1, 1});
+  SP_ASSERT_OK_AND_ASSIGN(OnnxModel m, ImportOnnxFromBytes(b.Bytes()));
+  EXPECT_EQ(OnlyCall(m).first, "avg_pool3d");
+  const Tensor x = Values({1, 1, 2, 2, 2}, {1, 2, 3, 4, 5, 6, 7, 8});
+  for (int pass = 0; pass < 2; ++pass) {
+    SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> y, RunModel(m.model, {x}));
+    EXPECT_THAT(y[0].values<float>(), ElementsAre(4.5f, 5, 5.5f, 6, 6.5f, 7, 7.5f, 8));
+    if (pass == 0) {
+      SP_ASSERT_OK_AND_ASSIGN(
+          m, ExportCheckedAndBack(m, {onnx::TensorProto::FLOAT}, {{1, 1, 2, 2, 2}}));
+    }
+  }
+}
+
+TEST(OnnxPools, IndicesOfAThreeDimensionalMaxPoolAreUnimplemented) {
+  OnnxModelBuilder b(13);
+  b.Input("x", {1, 1, 2, 2, 2}).Output("y").Output("i");
+  onnx::NodeProto& n = b.Node("MaxPool", {"x"}, {"y", "i"});
+  internal::AddIntsAttr(n, "kernel_shape", {2, 2, 2});
+  EXPECT_THAT(ImportOnnxFromBytes(b.Bytes()),
+              StatusIs(absl::StatusCode::kUnimplemented,
+                       HasSubstr("output 1 (Indices) of a 3-D MaxPool is not supported")));
 }
 
 TEST(OnnxPools, ReadsTheAttributePadOfOpset10BeforeAveragePool) {

@@ -136,6 +136,36 @@ TEST(FusedRegion, PoolsWithPerSidePads) {
   }
 }
 
+TEST(FusedRegion, PoolWithIndicesAndDropoutWithMaskStayOutside) {
+  // conv -> relu -> max_pool2d(return_indices) -> getitem 0 -> conv, getitem 1 an output; and a
+  // dropout returning its mask: neither tuple op is taken by a region (oneDNN computes no
+  // indices), and the fused run matches the node-by-node one.
+  const AttrMap pool = MaxPool2dAttrs{.kernel_size = {2, 2}, .return_indices = true}.ToAttrs();
+  EXPECT_FALSE(internal::RegionSupports(
+      ::structprune::testing::MakeOpCall(
+          OpKind::kMaxPool2d, pool, nullptr,
+          {::structprune::testing::TensorValue(Tensor::Zeros({1, 3, 6, 6}))}),
+      {1, 3, 3, 3}));
+  GraphBuilder b(5);
+  b.AddModule("conv1", Conv2dAttrs{.in_channels = 2, .out_channels = 3, .kernel_size = {1, 1}});
+  b.AddModule("conv2", Conv2dAttrs{.in_channels = 3, .out_channels = 2, .kernel_size = {1, 1}});
+  Node* h = b.Call(OpKind::kRelu, b.Call("conv1", b.Input("x")));
+  Node* p = b.Call(OpKind::kMaxPool2d, h, pool);
+  Node* d = b.Call(OpKind::kDropout, b.GetItem(p, 0), {{"p", 0.5}, {"return_mask", true}});
+  b.Output({b.Call("conv2", b.GetItem(d, 0)), b.GetItem(p, 1), b.GetItem(d, 1)});
+  SP_ASSERT_OK_AND_ASSIGN(GraphModule model, b.Build());
+  Rng rng(7);
+  const std::vector<Tensor> in = {rng.UniformTensor({2, 2, 6, 6}, -2, 2)};
+  SP_ASSERT_OK_AND_ASSIGN(auto fused, RunModel(model, in, {.fuse = true}));
+  SP_ASSERT_OK_AND_ASSIGN(auto plain, RunModel(model, in, {.fuse = false}));
+  ASSERT_EQ(fused.size(), 3u);
+  EXPECT_TRUE(::structprune::testing::AllClose(fused[0], plain[0], 1e-5, 1e-6));
+  EXPECT_TRUE(fused[1].Equals(plain[1]));
+  EXPECT_EQ(fused[1].dtype(), DType::kInt64);
+  EXPECT_EQ(fused[2].dtype(), DType::kBool);
+  EXPECT_THAT(fused[2].values<bool>(), ::testing::Each(true));
+}
+
 // At a fixed thread count a model computes the same bits every run (oneDNN's work split
 // depends only on the count).
 TEST(FusedRegion, TwoThreadsAreDeterministic) {

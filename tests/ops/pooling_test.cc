@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "graph/module.h"
+#include "ops/pool3d.h"
 #include "ops/registry.h"
 #include "tests/testing/op_runner.h"
 #include "tests/testing/status_matchers.h"
@@ -145,6 +146,53 @@ TEST(MaxPool2d, PropagatesNaN) {
                           RunOp(OpKind::kMaxPool2d, {{"kernel_size", int64_t{2}}}, nullptr,
                                 {*Tensor::FromVector({1, 2, 2}, {1.0f, nan, 2.0f, 3.0f})}));
   EXPECT_TRUE(std::isnan(out[0].data<float>()[0]));
+}
+
+TEST(MaxPool2d, ReturnIndicesArePlanePositionsOrFlatPositions) {
+  // A ramp's window maximum is its bottom-right element: kernel 2 on 4x4 planes picks rows and
+  // columns 1 and 3 of each plane, positions 5, 7, 13, 15; flat_indices adds plane * 16.
+  const AttrMap plane = MaxPool2dAttrs{.kernel_size = {2, 2}, .return_indices = true}.ToAttrs();
+  SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> out,
+                          RunOp(OpKind::kMaxPool2d, plane, nullptr, {Ramp({2, 2, 4, 4})}));
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_THAT(out[0].values<float>().subspan(0, 4), ElementsAre(5, 7, 13, 15));
+  EXPECT_EQ(out[1].dtype(), DType::kInt64);
+  EXPECT_EQ(out[1].shape(), (Shape{2, 2, 2, 2}));
+  EXPECT_THAT(out[1].values<int64_t>(),
+              ElementsAre(5, 7, 13, 15, 5, 7, 13, 15, 5, 7, 13, 15, 5, 7, 13, 15));
+  const AttrMap flat =
+      MaxPool2dAttrs{.kernel_size = {2, 2}, .return_indices = true, .flat_indices = true}.ToAttrs();
+  SP_ASSERT_OK_AND_ASSIGN(out, RunOp(OpKind::kMaxPool2d, flat, nullptr, {Ramp({2, 2, 4, 4})}));
+  EXPECT_THAT(out[1].values<int64_t>(),
+              ElementsAre(5, 7, 13, 15, 21, 23, 29, 31, 37, 39, 45, 47, 53, 55, 61, 63));
+}
+
+TEST(MaxPool2d, IndicesSkipPaddingAndFollowTheDilatedWindow) {
+  // 3x3 plane 9 - ramp (largest first): kernel 2, dilation 2, padding 1, stride 1 -> windows
+  // over rows (and columns) {-1, 1}, {0, 2}, {1, 3}, i.e. {1}, {0, 2}, {1} inside the input; the
+  // maximum sits at the smallest row and column of each.
+  Tensor x = Ramp({1, 1, 3, 3});
+  for (float& v : x.values<float>()) v = 9.0f - v;
+  SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> out, RunOp(OpKind::kMaxPool2d,
+                                                         MaxPool2dAttrs{.kernel_size = {2, 2},
+                                                                        .stride = {1, 1},
+                                                                        .padding = {1, 1},
+                                                                        .dilation = {2, 2},
+                                                                        .return_indices = true}
+                                                             .ToAttrs(),
+                                                         nullptr, {x}));
+  EXPECT_THAT(out[0].values<float>(), ElementsAre(5, 6, 5, 8, 9, 8, 5, 6, 5));
+  EXPECT_THAT(out[1].values<int64_t>(), ElementsAre(4, 3, 4, 1, 0, 1, 4, 3, 4));
+}
+
+TEST(MaxPool1d, FlatIndicesCountOverTheWholeInput) {
+  SP_ASSERT_OK_AND_ASSIGN(
+      std::vector<Tensor> out,
+      RunOp(OpKind::kMaxPool1d,
+            Pool1dAttrs{.kernel_size = 2, .return_indices = true, .flat_indices = true}.ToAttrs(
+                OpKind::kMaxPool1d),
+            nullptr, {Ramp({2, 3, 4})}));
+  EXPECT_THAT(out[1].values<int64_t>(), ElementsAre(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -384,6 +432,41 @@ TEST(PoolingErrors, InputMustBe3DOr4D) {
                        "[1, 1, 3, 4, 4]"));
 }
 
+TEST(PoolingErrors, FlatIndicesNeedReturnIndicesAndAdaptiveIndicesAreUnimplemented) {
+  EXPECT_THAT(InferOn(OpKind::kMaxPool2d, {{"kernel_size", int64_t{2}}, {"flat_indices", true}},
+                      {1, 1, 4, 4}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       ::testing::HasSubstr("flat_indices=true needs return_indices=true")));
+  EXPECT_THAT(InferOn(OpKind::kAdaptiveMaxPool2d,
+                      {{"output_size", int64_t{2}}, {"return_indices", true}}, {1, 1, 4, 4}),
+              StatusIs(absl::StatusCode::kUnimplemented,
+                       ::testing::HasSubstr("not supported by adaptive pooling")));
+}
+
+TEST(Pool3dErrors, InputWindowAndIndicesAreChecked) {
+  EXPECT_THAT(InferOn(OpKind::kMaxPool3d, {{"kernel_size", int64_t{2}}}, {2, 4, 4}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "MaxPool3d 'node': input must be 4-D or 5-D [N, C, D, H, W] with non-zero "
+                       "C, D, H and W, got [2, 4, 4]"));
+  EXPECT_THAT(InferOn(OpKind::kAvgPool3d,
+                      Pool3dAttrs{.kernel_size = {2, 2, 2}, .padding = {0, 2, 0}}.ToAttrs(
+                          OpKind::kAvgPool3d),
+                      {1, 1, 4, 4, 4}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       ::testing::HasSubstr("padding [0, 2, 0] and kernel_size [2, 2, 2]")));
+  EXPECT_THAT(
+      InferOn(OpKind::kMaxPool3d, {{"kernel_size", std::vector<int64_t>{2, 2}}}, {1, 1, 4, 4, 4}),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               ::testing::HasSubstr("'kernel_size' must be an int or a list of 3 ints")));
+  EXPECT_THAT(InferOn(OpKind::kMaxPool3d, {{"kernel_size", int64_t{2}}, {"return_indices", true}},
+                      {1, 1, 4, 4, 4}),
+              StatusIs(absl::StatusCode::kUnimplemented,
+                       ::testing::HasSubstr("return_indices=true is not supported")));
+  // Unbatched [C, D, H, W].
+  EXPECT_EQ(OutShape(OpKind::kMaxPool3d, {{"kernel_size", int64_t{2}}}, {3, 4, 5, 6}),
+            (Shape{3, 2, 2, 3}));
+}
+
 TEST(PoolingErrors, NonBatchDimsMustBeNonZero) {
   EXPECT_THAT(InferOn(OpKind::kMaxPool2d, {{"kernel_size", int64_t{2}}}, {2, 0, 4, 4}),
               StatusIs(absl::StatusCode::kInvalidArgument,
@@ -488,13 +571,6 @@ TEST(PoolingErrors, MalformedPairAttribute) {
       InferOn(OpKind::kMaxPool2d, {{"kernel_size", std::vector<int64_t>{2, 2, 2}}}, {1, 4, 4}),
       StatusIs(absl::StatusCode::kInvalidArgument,
                ::testing::StartsWith("MaxPool2d 'node': attribute 'kernel_size'")));
-}
-
-TEST(PoolingErrors, ReturnIndicesIsUnimplemented) {
-  EXPECT_THAT(InferOn(OpKind::kMaxPool2d, {{"kernel_size", int64_t{2}}, {"return_indices", true}},
-                      {1, 4, 4}),
-              StatusIs(absl::StatusCode::kUnimplemented,
-                       "MaxPool2d 'node': return_indices=true is not supported"));
 }
 
 }  // namespace

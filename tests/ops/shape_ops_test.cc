@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "graph/module.h"
+#include "ops/dropout.h"
 #include "ops/registry.h"
 #include "tests/testing/op_runner.h"
 #include "tests/testing/status_matchers.h"
@@ -259,6 +260,31 @@ TEST(Dropout, IsIdentityAtInference) {
   SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> fn_out,
                           RunOp(OpKind::kDropout, {{"p", 0.2}, {"training", false}}, nullptr, {x}));
   EXPECT_TRUE(fn_out[0].SharesStorageWith(x));
+}
+
+TEST(Dropout, ReturnMaskGivesTheInputAndAnAllTrueMask) {
+  Tensor x = Iota({2, 3});
+  SP_ASSERT_OK_AND_ASSIGN(
+      ValueInfo info,
+      InferOp(OpKind::kDropout, DropoutAttrs{.p = 0.3, .return_mask = true}.ToAttrs(), nullptr,
+              {TensorValue(x)}));
+  EXPECT_EQ(info.ToString(), "([2, 3], bool[2, 3])");
+  SP_ASSERT_OK_AND_ASSIGN(
+      std::vector<Tensor> out,
+      RunOp(OpKind::kDropout, DropoutAttrs{.p = 0.3, .return_mask = true}.ToAttrs(), nullptr, {x}));
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_TRUE(out[0].SharesStorageWith(x));
+  EXPECT_EQ(out[1].dtype(), DType::kBool);
+  EXPECT_EQ(out[1].shape(), (Shape{2, 3}));
+  EXPECT_THAT(out[1].values<bool>(), ::testing::Each(true));
+}
+
+TEST(DropoutErrors, BoolInputIsRefused) {
+  EXPECT_THAT(
+      InferOp(OpKind::kDropout, {}, nullptr, {TensorValue(Tensor::Zeros({2}, DType::kBool))}),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               "Dropout 'node': input 0 is a bool[2] tensor; only float32 tensors are "
+               "supported"));
 }
 
 TEST(DropoutErrors, TrainingModeIsUnimplemented) {

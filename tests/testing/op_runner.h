@@ -24,7 +24,7 @@ inline constexpr char kOpNodeName[] = "node";
 
 // The ValueInfo describing `v` (tuples recursively).
 inline ValueInfo DescribeValue(const Value& v) {
-  if (!v.is_tuple) return ValueInfo::Of(v.tensor.shape());
+  if (!v.is_tuple) return ValueInfo::Of(v.tensor.shape(), v.tensor.dtype());
   std::vector<ValueInfo> items;
   for (const Value& item : v.items) items.push_back(DescribeValue(item));
   return ValueInfo::Tuple(std::move(items));

@@ -19,10 +19,12 @@ dnnl::stream& CpuStream();
 // oneDNN's OpenMP runtime takes its thread count from the calling thread: set it before
 // creating primitives (they size their work split by it) and before running them.
 void SetOnednnThreads(int num_threads);
-// Runs fn(0) .. fn(num_threads - 1) at once on oneDNN's own OpenMP threads (no extra thread
-// competes with its spinning workers); oneDNN calls inside run on their caller's thread.
-// `fn` must not throw. BarrierOnOnednnThreads() inside `fn` waits for all of them.
-void RunOnOnednnThreads(int num_threads, const std::function<void(int thread)>& fn);
+// Runs fn(thread, team) for thread = 0 .. team - 1 at once on oneDNN's own OpenMP threads
+// (no extra thread competes with its spinning workers); oneDNN calls inside run on their
+// caller's thread. team is num_threads, or fewer when the OpenMP runtime gives fewer (called
+// inside another parallel region: 1). `fn` must not throw. BarrierOnOnednnThreads() inside
+// `fn` waits for the whole team.
+void RunOnOnednnThreads(int num_threads, const std::function<void(int thread, int team)>& fn);
 void BarrierOnOnednnThreads();
 
 // Runs `fn`, turning a dnnl::error into Unimplemented (primitive creation: the caller falls

@@ -57,13 +57,13 @@ class OnednnLstmKernel : public Kernel {
         SetOnednnThreads(num_threads_);
       });
     }
-    // Stage s: layer l runs chunk s - l, the layers split between the two threads by parity.
-    // On oneDNN's own OpenMP threads: oneDNN inside runs on the calling one.
+    // Stage s: layer l runs chunk s - l, the layers split between the threads by parity (all
+    // on one when the runtime gives one). oneDNN inside runs on the calling thread.
     const int64_t stages = num_chunks_ + g_.L - 1;
     absl::Status status[2];
-    RunOnOnednnThreads(2, [&](int t) {
+    RunOnOnednnThreads(2, [&](int t, int team) {
       for (int64_t s = 0; s < stages; ++s) {
-        for (int64_t l = t; l < g_.L; l += 2) {
+        for (int64_t l = t; l < g_.L; l += team) {
           const int64_t k = s - l;
           if (k < 0 || k >= num_chunks_ || !status[t].ok()) continue;
           status[t] = CallOnednn("LSTM", absl::StatusCode::kInternal, [&] { RunChunk(l, k, inputs, output); });

@@ -8,6 +8,7 @@
 #include "ops/conv2d.h"
 #include "ops/linear.h"
 #include "ops/lstm.h"
+#include "ops/onednn/engine.h"
 #include "tests/testing/golden.h"
 #include "tests/testing/status_matchers.h"
 
@@ -154,7 +155,8 @@ TEST(Lstm, BatchFirstEqualsTimeMajorTransposed) {
 // Stacked layers on two threads run as a wavefront over chunks of the sequence (layer l on
 // chunk k while layer l+1 is on chunk k-1), the state handed from chunk to chunk: it must
 // compute what the reference and the one-thread path compute, with and without initial state,
-// unbatched, for sequences the chunks do not divide, and the same bits every run.
+// unbatched, for sequences the chunks do not divide, the same bits every run, and on one
+// thread when nested in another parallel region.
 TEST(Lstm, TwoThreadWavefrontMatchesReference) {
   struct Case {
     int64_t layers, steps, batch;
@@ -185,10 +187,19 @@ TEST(Lstm, TwoThreadWavefrontMatchesReference) {
     SP_ASSERT_OK_AND_ASSIGN(auto two, two_threads->Run(inputs));
     SP_ASSERT_OK_AND_ASSIGN(auto again, two_threads->Run(inputs));
     ASSERT_EQ(two.size(), 3u) << name;
+    // Inside another OpenMP parallel region the runtime gives the wavefront one thread, which
+    // then runs every layer.
+    absl::StatusOr<std::vector<Tensor>> nested;
+    SP_ASSERT_OK_AND_ASSIGN(auto fresh, Interpreter::Create(model, shapes, {.num_threads = 2}));
+    internal::RunOnOnednnThreads(2, [&](int thread, int) {
+      if (thread == 0) nested = fresh->Run(inputs);
+    });
+    ASSERT_TRUE(nested.ok()) << nested.status();
     for (size_t k = 0; k < two.size(); ++k) {
       EXPECT_TRUE(AllClose(two[k], ref[k], 1e-5, 1e-6)) << name << ", output " << k;
       EXPECT_TRUE(AllClose(two[k], one[k], 1e-5, 1e-6)) << name << ", output " << k;
       EXPECT_TRUE(AllClose(two[k], again[k], 0, 0)) << name << ", output " << k;
+      EXPECT_TRUE(AllClose((*nested)[k], ref[k], 1e-5, 1e-6)) << name << ", nested, output " << k;
     }
   }
 }

@@ -81,10 +81,14 @@ class OnednnLstmKernel : public Kernel {
     const int64_t state = g_.B * g_.H;  // one layer's h or c
     const bool last_chunk = k + 1 == num_chunks_;
     Chunk& c = layers_[l].chunks[last_chunk && layers_[l].chunks.size() > 1 ? 1 : 0];
-    const int64_t t0 = k * chunk_steps_;  // first step; chunks exist only for seq-major data
-    const float* src = l == 0 ? inputs[0]->tensor.data<float>() + t0 * g_.B * g_.I
+    const int64_t t0 = k * chunk_steps_;  // the chunk's first step
+    // Step t0 of a sequence-major [T, B, C] sequence starts t0 * B * C in, of a batch-major
+    // [B, T, C] one (the model's input and output with batch_first) t0 * C.
+    const bool batch_major = g_.batched && g_.batch_first;
+    const float* src = l == 0 ? inputs[0]->tensor.data<float>() + t0 * (batch_major ? 1 : g_.B) * g_.I
                               : sequences_[l - 1].data<float>() + t0 * state;
-    float* dst = (l + 1 == g_.L ? output.items[0].tensor.data<float>() : sequences_[l].data<float>()) + t0 * state;
+    float* dst = l + 1 == g_.L ? output.items[0].tensor.data<float>() + t0 * (batch_major ? 1 : g_.B) * g_.H
+                               : sequences_[l].data<float>() + t0 * state;
     // Between chunks the state alternates between two slots per layer: [l][slot][h, c].
     auto slot = [&](int64_t chunk, int which) { return states_.data<float>() + ((l * 2 + chunk % 2) * 2 + which) * state; };
     const float* h0 = k > 0 ? slot(k - 1, 0) : g_.has_state ? inputs[1]->tensor.data<float>() + l * state : zeros_.data<float>();
@@ -121,10 +125,10 @@ absl::StatusOr<std::unique_ptr<Kernel>> CreateOnednnLstm(const LstmGeometry& g,
   auto kernel = std::make_unique<OnednnLstmKernel>();
   kernel->g_ = g;
   kernel->num_threads_ = num_threads;
-  // Batch-first sequences are oneDNN's ntc layout; unbatched ones are a batch of one. Chunks
-  // of a sequence are contiguous only in the sequence-major (tnc) layout.
+  // Batch-first sequences are oneDNN's ntc layout (a chunk of one: ntc's strides); unbatched
+  // ones are a batch of one.
   const bool batch_major = g.batched && g.batch_first;
-  const bool wavefront = num_threads >= 2 && g.L >= 2 && !batch_major && g.T >= 2;
+  const bool wavefront = num_threads >= 2 && g.L >= 2 && g.T >= 2;
   kernel->num_chunks_ = wavefront ? std::min<int64_t>(kWavefrontChunks, g.T) : 1;
   kernel->chunk_steps_ = (g.T + kernel->num_chunks_ - 1) / kernel->num_chunks_;
   kernel->num_chunks_ = (g.T + kernel->chunk_steps_ - 1) / kernel->chunk_steps_;
@@ -134,7 +138,6 @@ absl::StatusOr<std::unique_ptr<Kernel>> CreateOnednnLstm(const LstmGeometry& g,
   kernel->zeros_ = Tensor::Zeros({state});
   SP_RETURN_IF_ERROR(CallOnednn("LSTM setup", absl::StatusCode::kUnimplemented, [&] {
     dnnl::engine& eng = CpuEngine();
-    const tag outer = batch_major ? tag::ntc : tag::tnc;
     const memory::desc state_md({1, 1, g.B, g.H}, dt::f32, tag::ldnc);
     const memory::desc bias_md({1, 1, 4, g.H}, dt::f32, tag::ldgo);
     for (int64_t l = 0; l < g.L; ++l) {
@@ -149,8 +152,14 @@ absl::StatusOr<std::unique_ptr<Kernel>> CreateOnednnLstm(const LstmGeometry& g,
       std::vector<int64_t> lengths = {kernel->chunk_steps_};
       if (g.T % kernel->chunk_steps_ != 0) lengths.push_back(g.T % kernel->chunk_steps_);
       for (const int64_t steps : lengths) {
-        const memory::desc src_md({steps, g.B, in}, dt::f32, l == 0 ? outer : tag::tnc);
-        const memory::desc dst_md({steps, g.B, g.H}, dt::f32, l + 1 == g.L ? outer : tag::tnc);
+        // A chunk of a batch-major sequence: steps of one batch row are `width` apart, rows
+        // T * width apart (ntc's strides with the whole sequence's T).
+        auto sequence_md = [&](bool outer_layout, int64_t width) {
+          if (!outer_layout || !batch_major) return memory::desc({steps, g.B, width}, dt::f32, tag::tnc);
+          return memory::desc({steps, g.B, width}, dt::f32, memory::dims{width, g.T * width, 1});
+        };
+        const memory::desc src_md = sequence_md(l == 0, in);
+        const memory::desc dst_md = sequence_md(l + 1 == g.L, g.H);
         const memory::desc w_layer_any({1, 1, in, 4, g.H}, dt::f32, tag::any);
         const memory::desc w_iter_any({1, 1, g.H, 4, g.H}, dt::f32, tag::any);
         dnnl::lstm_forward::desc desc(dnnl::prop_kind::forward_inference,

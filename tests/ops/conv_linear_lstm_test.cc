@@ -155,24 +155,26 @@ TEST(Lstm, BatchFirstEqualsTimeMajorTransposed) {
 // Stacked layers on two threads run as a wavefront over chunks of the sequence (layer l on
 // chunk k while layer l+1 is on chunk k-1), the state handed from chunk to chunk: it must
 // compute what the reference and the one-thread path compute, with and without initial state,
-// unbatched, for sequences the chunks do not divide, the same bits every run, and on one
+// unbatched, batch-first, for sequences the chunks do not divide, the same bits every run, and on one
 // thread when nested in another parallel region.
 TEST(Lstm, TwoThreadWavefrontMatchesReference) {
   struct Case {
     int64_t layers, steps, batch;
-    bool with_state, batched;
+    bool with_state, batched, batch_first = false;
   };
   for (const Case& c : {Case{2, 32, 8, false, true}, Case{3, 7, 2, true, true}, Case{2, 5, 1, true, false},
-                        Case{4, 2, 3, false, true}}) {
+                        Case{4, 2, 3, false, true}, Case{2, 11, 3, true, true, true}, Case{3, 9, 1, false, true, true}}) {
     const int64_t I = 6, H = 9;
     const std::string name = absl::StrCat("L=", c.layers, " T=", c.steps, " B=", c.batch, c.with_state ? " state" : "",
-                                          c.batched ? "" : " unbatched");
+                                          c.batched ? "" : " unbatched", c.batch_first ? " batch_first" : "");
     SP_ASSERT_OK_AND_ASSIGN(
         GraphModule model,
-        SingleModule(OpKind::kLstm, LstmAttrs{.input_size = I, .hidden_size = H, .num_layers = c.layers}.ToAttrs(),
+        SingleModule(OpKind::kLstm,
+                     LstmAttrs{.input_size = I, .hidden_size = H, .num_layers = c.layers, .batch_first = c.batch_first}
+                         .ToAttrs(),
                      c.with_state ? 3 : 1));
     Rng rng(17);
-    const Shape x_shape = c.batched ? Shape{c.steps, c.batch, I} : Shape{c.steps, I};
+    const Shape x_shape = !c.batched ? Shape{c.steps, I} : c.batch_first ? Shape{c.batch, c.steps, I} : Shape{c.steps, c.batch, I};
     const Shape state_shape = c.batched ? Shape{c.layers, c.batch, H} : Shape{c.layers, H};
     std::vector<Tensor> inputs = {rng.NormalTensor(x_shape)};
     if (c.with_state) {

@@ -26,7 +26,7 @@ int LstmLayerThreads(int64_t macs_per_step, int num_threads) {
   return static_cast<int>(std::min<int64_t>(num_threads, useful));
 }
 
-// Stacked layers on 2+ threads run as a wavefront instead: the sequence is cut into this many
+// Stacked layers on 2 threads run as a wavefront instead: the sequence is cut into this many
 // chunks and layer l works on chunk k while layer l+1 works on chunk k-1, each on one of
 // oneDNN's threads (two layers at once keep both busy; one small step GEMM split across two
 // threads does not). Measured (bench/models_benchmark, 2-layer LSTM hidden 256, seq 32, batch
@@ -128,7 +128,9 @@ absl::StatusOr<std::unique_ptr<Kernel>> CreateOnednnLstm(const LstmGeometry& g,
   // Batch-first sequences are oneDNN's ntc layout (a chunk of one: ntc's strides); unbatched
   // ones are a batch of one.
   const bool batch_major = g.batched && g.batch_first;
-  const bool wavefront = num_threads >= 2 && g.L >= 2 && g.T >= 2;
+  // Measured at 2 threads only (this machine's cores); more threads keep per-layer threading,
+  // as oneDNN inside the wavefront's threads runs single-threaded.
+  const bool wavefront = num_threads == 2 && g.L >= 2 && g.T >= 2;
   kernel->num_chunks_ = wavefront ? std::min<int64_t>(kWavefrontChunks, g.T) : 1;
   kernel->chunk_steps_ = (g.T + kernel->num_chunks_ - 1) / kernel->num_chunks_;
   kernel->num_chunks_ = (g.T + kernel->chunk_steps_ - 1) / kernel->chunk_steps_;
@@ -144,9 +146,9 @@ absl::StatusOr<std::unique_ptr<Kernel>> CreateOnednnLstm(const LstmGeometry& g,
       const LstmLayer& weights = layers[l];
       const int64_t in = l == 0 ? g.I : g.H;
       // oneDNN sizes its per-thread work when the primitive is made: make it with the threads
-      // it will run on (on the wavefront, one thread per layer when there are two).
+      // it will run on (on the wavefront, one: nested OpenMP regions get one thread).
       OnednnLstmKernel::Layer layer;
-      layer.threads = wavefront ? std::max(1, num_threads / 2) : LstmLayerThreads(g.B * 4 * g.H * (in + g.H), num_threads);
+      layer.threads = wavefront ? 1 : LstmLayerThreads(g.B * 4 * g.H * (in + g.H), num_threads);
       SetOnednnThreads(layer.threads);
       memory w_layer, w_iter, bias;
       std::vector<int64_t> lengths = {kernel->chunk_steps_};

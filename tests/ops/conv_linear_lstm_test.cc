@@ -183,6 +183,7 @@ TEST(Lstm, TwoThreadWavefrontMatchesReference) {
     }
     SP_ASSERT_OK_AND_ASSIGN(auto ref, RunModel(model, inputs, {.reference_kernels = true}));
     SP_ASSERT_OK_AND_ASSIGN(auto one, RunModel(model, inputs, {.num_threads = 1}));
+    SP_ASSERT_OK_AND_ASSIGN(auto four, RunModel(model, inputs, {.num_threads = 4}));  // per-layer threads
     std::vector<Shape> shapes;
     for (const Tensor& t : inputs) shapes.push_back(t.shape());
     SP_ASSERT_OK_AND_ASSIGN(auto two_threads, Interpreter::Create(model, shapes, {.num_threads = 2}));
@@ -200,6 +201,7 @@ TEST(Lstm, TwoThreadWavefrontMatchesReference) {
     for (size_t k = 0; k < two.size(); ++k) {
       EXPECT_TRUE(AllClose(two[k], ref[k], 1e-5, 1e-6)) << name << ", output " << k;
       EXPECT_TRUE(AllClose(two[k], one[k], 1e-5, 1e-6)) << name << ", output " << k;
+      EXPECT_TRUE(AllClose(four[k], ref[k], 1e-5, 1e-6)) << name << ", 4 threads, output " << k;
       EXPECT_TRUE(AllClose(two[k], again[k], 0, 0)) << name << ", output " << k;
       EXPECT_TRUE(AllClose((*nested)[k], ref[k], 1e-5, 1e-6)) << name << ", nested, output " << k;
     }

@@ -58,7 +58,7 @@ class GroupPlanner {
   std::map<int, std::vector<std::string>> reasons_;  // why a pruned channel cannot go ("" = it can)
   absl::flat_hash_map<const Node*, std::vector<PositionValue>> values_;
   std::vector<FoldSite> folds_;
-  std::map<std::string, int64_t> depthwise_;  // depthwise conv module -> channel count
+  std::map<std::string, int64_t, std::less<>> depthwise_;  // depthwise conv module -> channel count
 };
 
 absl::StatusOr<std::vector<PositionValue>> GroupPlanner::Evaluate(const Node& node,
@@ -273,13 +273,9 @@ absl::Status GroupPlanner::PlanEdits() {
   for (const auto& [key, flags] : removed) {
     const std::string fqn(key.first);
     const int64_t dim = key.second;
-    const size_t dot = fqn.rfind('.');
-    const std::string module_fqn = fqn.substr(0, dot);
-    const absl::string_view name = absl::string_view(fqn).substr(dot + 1);
+    const auto [module_fqn, name] = internal::SplitTensorFqn(fqn);
     const Module* m = plan_.model().root().FindModule(module_fqn);
-    const Tensor* t = m == nullptr ? nullptr : m->parameter(name) ? m->parameter(name) : m->buffer(name);
-    // A prepared module's bias sits under "_bias" until Commit restores it.
-    if (m != nullptr && t == nullptr && name == "bias") t = m->parameter(kMovedBias);
+    const Tensor* t = m == nullptr ? nullptr : internal::PreparedTensor(*m, name);
     if (t == nullptr) return absl::InternalError(absl::StrCat("dependency groups name unknown tensor '", fqn, "'"));
     std::vector<int64_t> keep;
     keep.reserve(t->size(dim));
@@ -290,9 +286,10 @@ absl::Status GroupPlanner::PlanEdits() {
     SP_RETURN_IF_ERROR(plan_.Slice(fqn, dim, std::move(keep)));
     // A depthwise conv keeps groups == channels.
     if (dim == 0 && name == "weight" && depthwise_.count(module_fqn)) {
-      plan_.SetAttr(module_fqn, "groups", n);
-      plan_.SetAttr(module_fqn, "in_channels", n);
-      plan_.SetAttr(module_fqn, "out_channels", n);
+      const std::string module(module_fqn);
+      plan_.SetAttr(module, "groups", n);
+      plan_.SetAttr(module, "in_channels", n);
+      plan_.SetAttr(module, "out_channels", n);
     }
   }
   // One report record per masked producer.

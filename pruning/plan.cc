@@ -9,6 +9,7 @@
 #include "core/index_select.h"
 #include "core/status_macros.h"
 #include "pruning/parametrization.h"
+#include "pruning/prune_util.h"
 
 namespace structprune {
 namespace {
@@ -71,17 +72,10 @@ absl::Status PrunePlan::CheckSingleUse(absl::string_view module_fqn, absl::strin
 }
 
 absl::Status PrunePlan::Slice(const std::string& tensor_fqn, int64_t dim, std::vector<int64_t> keep) {
-  const size_t dot = tensor_fqn.rfind('.');
-  const absl::string_view module_fqn = dot == std::string::npos ? "" : absl::string_view(tensor_fqn).substr(0, dot);
-  const absl::string_view name = absl::string_view(tensor_fqn).substr(dot == std::string::npos ? 0 : dot + 1);
+  const auto [module_fqn, name] = internal::SplitTensorFqn(tensor_fqn);
   SP_RETURN_IF_ERROR(CheckSingleUse(module_fqn, tensor_fqn));
   const Module* m = model_.root().FindModule(module_fqn);
-  const Tensor* t = nullptr;
-  if (m != nullptr) {
-    t = m->parameter(name) ? m->parameter(name) : m->buffer(name);
-    // A prepared module's bias sits under "_bias" until Commit restores it.
-    if (t == nullptr && name == "bias") t = m->parameter(kMovedBias);
-  }
+  const Tensor* t = m == nullptr ? nullptr : internal::PreparedTensor(*m, name);
   if (t == nullptr) return absl::InternalError(absl::StrCat("plan slices unknown tensor '", tensor_fqn, "'"));
   if (dim < 0 || dim >= t->dim()) {
     return absl::InternalError(absl::StrCat("plan slices dim ", dim, " of '", tensor_fqn, "' ", ShapeToString(t->shape())));
@@ -128,7 +122,7 @@ absl::Status PrunePlan::Commit(GraphModule& model) const {
   // A module is finalized right before its first edit, so a baked full-size weight lives only
   // until its slice replaces it (the heap stays small on models of thousands of layers).
   absl::flat_hash_set<const Module*> finalized;
-  auto module_ready = [&](const std::string& module_fqn, absl::string_view what) -> absl::StatusOr<Module*> {
+  auto module_ready = [&](absl::string_view module_fqn, absl::string_view what) -> absl::StatusOr<Module*> {
     Module* m = root.FindModule(module_fqn);
     if (m == nullptr) return absl::InternalError(absl::StrCat(what, " of unknown module '", module_fqn, "'"));
     if (finalized.insert(m).second) SP_RETURN_IF_ERROR(Finalize(*m));
@@ -156,9 +150,8 @@ absl::Status PrunePlan::Commit(GraphModule& model) const {
   }
   std::set<Module*> touched;
   auto slice = [&](const std::string& fqn, const std::map<int64_t, std::vector<int64_t>>& dims) -> absl::Status {
-    const size_t dot = fqn.rfind('.');
-    SP_ASSIGN_OR_RETURN(Module * m, module_ready(fqn.substr(0, dot == std::string::npos ? 0 : dot), "slice"));
-    const std::string name = fqn.substr(dot == std::string::npos ? 0 : dot + 1);
+    const auto [module_fqn, name] = internal::SplitTensorFqn(fqn);
+    SP_ASSIGN_OR_RETURN(Module * m, module_ready(module_fqn, "slice"));
     const Tensor* stored = m->HasBuffer(name) ? m->buffer(name) : m->parameter(name);
     if (stored == nullptr) return absl::InternalError(absl::StrCat("plan slices unknown tensor '", fqn, "'"));
     Tensor t = *stored;
@@ -166,9 +159,9 @@ absl::Status PrunePlan::Commit(GraphModule& model) const {
       SP_ASSIGN_OR_RETURN(t, SelectAlongDim(t, dim, keep));
     }
     if (m->HasBuffer(name)) {
-      m->SetBuffer(name, t);
+      m->SetBuffer(std::string(name), t);
     } else {
-      m->SetParameter(name, t);
+      m->SetParameter(std::string(name), t);
     }
     touched.insert(m);
     return absl::OkStatus();

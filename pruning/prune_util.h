@@ -1,8 +1,11 @@
 // Small lookups the prune functions share: a node's attributes, a module's parametrization
-// of a given type, its bias hook.
+// of a given type, its bias hook, a planned tensor by name.
 #ifndef STRUCTPRUNE_PRUNING_PRUNE_UTIL_H_
 #define STRUCTPRUNE_PRUNING_PRUNE_UTIL_H_
 
+#include <utility>
+
+#include "absl/strings/string_view.h"
 #include "graph/module.h"
 #include "pruning/parametrization.h"
 #include "pruning/plan.h"
@@ -29,6 +32,21 @@ inline const BiasHook* FindBiasHook(const Module& m) {
     if (auto* b = dynamic_cast<const BiasHook*>(h.get())) return b;
   }
   return nullptr;
+}
+
+// "seq.0.weight" -> {"seq.0", "weight"}; a name without a dot belongs to the root ("").
+inline std::pair<absl::string_view, absl::string_view> SplitTensorFqn(absl::string_view fqn) {
+  const size_t dot = fqn.rfind('.');
+  if (dot == absl::string_view::npos) return {"", fqn};
+  return {fqn.substr(0, dot), fqn.substr(dot + 1)};
+}
+
+// Tensor `name` of a prepared module, parameter or buffer; a bias also while it sits under
+// "_bias" (until Commit restores it). nullptr when absent.
+inline const Tensor* PreparedTensor(const Module& m, absl::string_view name) {
+  if (const Tensor* t = m.parameter(name)) return t;
+  if (const Tensor* t = m.buffer(name)) return t;
+  return name == "bias" ? m.parameter(kMovedBias) : nullptr;
 }
 
 // The value a masked output channel of a prepared Linear/Conv2d holds: its moved-aside bias,

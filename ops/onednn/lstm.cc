@@ -39,7 +39,6 @@ class OnednnLstmKernel : public Kernel {
   // One layer's primitive for `steps` time steps, and the memory objects bound to its
   // arguments (their data handles are set per call).
   struct Chunk {
-    int64_t steps;
     dnnl::lstm_forward primitive;
     memory src, src_iter, src_iter_c, dst, dst_iter, dst_iter_c;
     std::unordered_map<int, memory> args;
@@ -131,12 +130,13 @@ absl::StatusOr<std::unique_ptr<Kernel>> CreateOnednnLstm(const LstmGeometry& g,
   // Measured at 2 threads only (this machine's cores); more threads keep per-layer threading,
   // as oneDNN inside the wavefront's threads runs single-threaded.
   const bool wavefront = num_threads == 2 && g.L >= 2 && g.T >= 2;
-  kernel->num_chunks_ = wavefront ? std::min<int64_t>(kWavefrontChunks, g.T) : 1;
-  kernel->chunk_steps_ = (g.T + kernel->num_chunks_ - 1) / kernel->num_chunks_;
-  kernel->num_chunks_ = (g.T + kernel->chunk_steps_ - 1) / kernel->chunk_steps_;
+  // Chunks of ceil(T / chunks) steps (the last one may be shorter); one chunk off the wavefront.
+  const int64_t chunk_steps = wavefront ? (g.T + kWavefrontChunks - 1) / kWavefrontChunks : g.T;
+  kernel->chunk_steps_ = chunk_steps;
+  kernel->num_chunks_ = (g.T + chunk_steps - 1) / chunk_steps;
   const int64_t state = g.B * g.H;
   for (int64_t l = 0; l + 1 < g.L; ++l) kernel->sequences_.push_back(Tensor::Zeros({g.T * state}));
-  kernel->states_ = Tensor::Zeros({g.L * 4 * state});
+  if (kernel->num_chunks_ > 1) kernel->states_ = Tensor::Zeros({g.L * 4 * state});
   kernel->zeros_ = Tensor::Zeros({state});
   SP_RETURN_IF_ERROR(CallOnednn("LSTM setup", absl::StatusCode::kUnimplemented, [&] {
     dnnl::engine& eng = CpuEngine();
@@ -189,7 +189,6 @@ absl::StatusOr<std::unique_ptr<Kernel>> CreateOnednnLstm(const LstmGeometry& g,
           bias = memory(bias_md, eng, kernel->packed_.back().data<float>());
         }
         OnednnLstmKernel::Chunk c;
-        c.steps = steps;
         c.primitive = dnnl::lstm_forward(pd);
         c.src = memory(src_md, eng, DNNL_MEMORY_NONE);
         c.dst = memory(dst_md, eng, DNNL_MEMORY_NONE);

@@ -27,6 +27,7 @@ namespace {
 
 using ::structprune::testing::AllClose;
 using ::structprune::testing::StatusIs;
+using ::structprune::testing::Values;
 using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -79,12 +80,6 @@ class OnnxModelBuilder {
  private:
   onnx::ModelProto model_;
 };
-
-Tensor Values(const Shape& shape, std::vector<float> values) {
-  absl::StatusOr<Tensor> t = Tensor::FromVector(shape, values);
-  EXPECT_TRUE(t.ok()) << t.status();
-  return t.ok() ? *t : Tensor();
-}
 
 // x = [-3, -2, ..., 2] as [2, 3].
 Tensor Ramp() { return Values({2, 3}, {-3, -2, -1, 0, 1, 2}); }

@@ -8,6 +8,7 @@
 
 #include "ops/registry.h"
 #include "tests/testing/op_runner.h"
+#include "tests/testing/golden.h"
 #include "tests/testing/status_matchers.h"
 
 namespace structprune {
@@ -16,14 +17,9 @@ namespace {
 using ::structprune::testing::InferOp;
 using ::structprune::testing::RunOp;
 using ::structprune::testing::StatusIs;
+using ::structprune::testing::Values;
 using ::structprune::testing::TensorValue;
 using ::testing::ElementsAre;
-
-Tensor Values(const Shape& shape, std::vector<float> values) {
-  absl::StatusOr<Tensor> t = Tensor::FromVector(shape, values);
-  EXPECT_TRUE(t.ok()) << t.status();
-  return t.ok() ? *t : Tensor();
-}
 
 absl::StatusOr<Shape> MatmulShape(const Shape& a, const Shape& b) {
   absl::StatusOr<ValueInfo> info = InferOp(

@@ -10,6 +10,7 @@
 #include "ops/dropout.h"
 #include "ops/registry.h"
 #include "tests/testing/op_runner.h"
+#include "tests/testing/golden.h"
 #include "tests/testing/status_matchers.h"
 
 namespace structprune {
@@ -19,15 +20,10 @@ using ::structprune::testing::InferOp;
 using ::structprune::testing::RunOp;
 using ::structprune::testing::RunOpValue;
 using ::structprune::testing::StatusIs;
+using ::structprune::testing::Iota;
 using ::structprune::testing::TensorValue;
 using ::structprune::testing::TupleValue;
 using ::testing::ElementsAre;
-
-Tensor Iota(const Shape& shape, float start = 0.0f) {
-  Tensor t = Tensor::Zeros(shape);
-  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = start + static_cast<float>(i);
-  return t;
-}
 
 absl::StatusOr<Shape> FlattenShape(const Module* module, const AttrMap& attrs, const Shape& in) {
   absl::StatusOr<ValueInfo> info =

@@ -8,6 +8,7 @@
 
 #include "ops/registry.h"
 #include "tests/testing/op_runner.h"
+#include "tests/testing/golden.h"
 #include "tests/testing/status_matchers.h"
 
 namespace structprune {
@@ -16,14 +17,9 @@ namespace {
 using ::structprune::testing::InferOp;
 using ::structprune::testing::RunOp;
 using ::structprune::testing::StatusIs;
+using ::structprune::testing::Iota;
 using ::structprune::testing::TensorValue;
 using ::testing::ElementsAre;
-
-Tensor Iota(const Shape& shape) {
-  Tensor t = Tensor::Zeros(shape);
-  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = static_cast<float>(i);
-  return t;
-}
 
 TEST(Transpose, SwapsTheDimsOfAMatrix) {
   SP_ASSERT_OK_AND_ASSIGN(

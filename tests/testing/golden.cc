@@ -139,4 +139,16 @@ absl::Status LoadState(const std::vector<std::pair<std::string, Tensor>>& state,
          << expected.data<float>()[first] << "; worst |diff| " << worst;
 }
 
+Tensor Values(const Shape& shape, std::vector<float> values) {
+  absl::StatusOr<Tensor> t = Tensor::FromVector(shape, values);
+  EXPECT_TRUE(t.ok()) << t.status();
+  return t.ok() ? *t : Tensor();
+}
+
+Tensor Iota(const Shape& shape, float start) {
+  Tensor t = Tensor::Zeros(shape);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = start + static_cast<float>(i);
+  return t;
+}
+
 }  // namespace structprune::testing

@@ -1,5 +1,5 @@
-// Reading the PyTorch golden fixtures written by tests/golden/generate_golden.py, and
-// comparing tensors at a stated tolerance.
+// Reading the PyTorch golden fixtures written by tests/golden/generate_golden.py, comparing
+// tensors at a stated tolerance, and small hand-written input tensors.
 #ifndef STRUCTPRUNE_TESTS_TESTING_GOLDEN_H_
 #define STRUCTPRUNE_TESTS_TESTING_GOLDEN_H_
 
@@ -37,6 +37,12 @@ absl::StatusOr<GoldenCase> LoadGolden(const std::string& path);
 // Copies the fixture's tensors into `root` by FQN (parameters, or buffers such as
 // running_mean); NotFound for a name the model lacks, InvalidArgument on a shape mismatch.
 absl::Status LoadState(const std::vector<std::pair<std::string, Tensor>>& state, Module& root);
+
+// A float tensor of `shape` holding `values` (row-major); a failed expectation and an
+// undefined tensor when they do not match.
+Tensor Values(const Shape& shape, std::vector<float> values);
+// A float tensor of `shape` holding start, start + 1, ... in row-major order.
+Tensor Iota(const Shape& shape, float start = 0.0f);
 
 // |actual - expected| <= atol + rtol * |expected| element-wise, like torch.allclose.
 ::testing::AssertionResult AllClose(const Tensor& actual, const Tensor& expected, double rtol,

@@ -1,6 +1,9 @@
-// The pruning pass (Prepare + Step + Prune) on chains and residual networks of 10 to 10,000
+// The pruning pass (Prepare + Step + Prune) on chains and residual networks of 10 to 30,000
 // layers: it must grow linearly (patterns are indexed by their first op, dependency groups are
-// built in one walk, plans are committed once). Complexity(oN) fits the growth. Heap use is
+// built in one walk, plans are committed once, lookups per layer are hashed or indexed, not
+// searched). Complexity(oN) fits the growth. The time per layer still rises from 1,000 to
+// 10,000 layers, where the pass's working set leaves the CPU caches; scripts/pruning_scaling.sh
+// counts the instructions per layer (constant) and the simulated cache misses. Heap use is
 // most of the cost at 10,000 layers (every fresh page is a page fault), so the counters say
 // how much: `peak_bytes` is the most heap the pass held above what the unpruned model and
 // pruner already held, `allocs/layer` how many blocks it asked for (bench/heap_counter.h
@@ -14,26 +17,13 @@
 #include <functional>
 #include <memory>
 
-#include "absl/strings/str_cat.h"
 #include "bench/heap_counter.h"
-#include "graph/builder.h"
-#include "ops/linear.h"
-#include "pruning/pruners/saliency_pruner.h"
-#include "pruning/structured_sparsifier.h"
+#include "bench/pruning_models.h"
 
 namespace structprune {
 namespace {
 
-// Prunes the first row of every configured weight.
-class FirstRowPruner : public BaseStructuredSparsifier {
- protected:
-  absl::Status UpdateMask(const Module&, const ConfigGroup&, Tensor& mask) override {
-    mask.data<bool>()[0] = false;
-    return absl::OkStatus();
-  }
-};
-
-constexpr int64_t kWidth = 16;
+using bench::AllButHead;
 
 using Clock = std::chrono::steady_clock;
 
@@ -45,50 +35,6 @@ int64_t PageFaults() {
   return usage.ru_minflt;
 }
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
-
-// Linear(16, 16) -> ReLU, `layers` times, then a classifier kept out of the config.
-GraphModule LinearChain(int64_t layers) {
-  GraphBuilder b(1);
-  Node* x = b.Input("x");
-  for (int64_t i = 0; i < layers; ++i) {
-    const std::string fqn = absl::StrCat("layers.", i);
-    b.AddModule(fqn, LinearAttrs{.in_features = kWidth, .out_features = kWidth});
-    x = b.Call(OpKind::kRelu, b.Call(fqn, x));
-  }
-  b.AddModule("head", LinearAttrs{.in_features = kWidth, .out_features = 4});
-  b.Output(b.Call("head", x));
-  return *b.Build();
-}
-
-// `layers` Linear(16, 16) layers counting stem and head: stem -> ReLU, then (layers - 2) / 2
-// residual blocks x = relu(x + fc_b(relu(fc_a(x)))), then the head. The residual channels
-// (stem and every fc_b) form one dependency group; each fc_a is a group of its own.
-GraphModule LinearResidualNet(int64_t layers) {
-  GraphBuilder b(1);
-  b.AddModule("stem", LinearAttrs{.in_features = kWidth, .out_features = kWidth});
-  Node* x = b.Call(OpKind::kRelu, b.Call("stem", b.Input("x")));
-  for (int64_t i = 0; i < (layers - 2) / 2; ++i) {
-    const std::string block = absl::StrCat("blocks.", i);
-    b.AddModule(block + ".fc_a", LinearAttrs{.in_features = kWidth, .out_features = kWidth});
-    b.AddModule(block + ".fc_b", LinearAttrs{.in_features = kWidth, .out_features = kWidth});
-    Node* y = b.Call(block + ".fc_b", b.Call(OpKind::kRelu, b.Call(block + ".fc_a", x)));
-    x = b.Call(OpKind::kRelu, b.Add(x, y));
-  }
-  b.AddModule("head", LinearAttrs{.in_features = kWidth, .out_features = 4});
-  b.Output(b.Call("head", x));
-  return *b.Build();
-}
-
-// Every weight of the model but the head's.
-SparsityConfig AllButHead(const GraphModule& model) {
-  SparsityConfig config;
-  for (const auto& [fqn, m] : model.root().NamedModules()) {
-    if (m->kind() == OpKind::kLinear && fqn != "head") {
-      config.push_back({{kTensorFqn, fqn + ".weight"}});
-    }
-  }
-  return config;
-}
 
 // One pass (Prepare + Step + Prune) on a fresh model: phase times and heap use.
 struct PassStats {
@@ -175,21 +121,12 @@ void TimePruningPass(
 
 // The seed's pattern table on a chain: no dependency groups.
 void BM_PruneLinearChain(benchmark::State& state) {
-  TimePruningPass(
-      state, [&] { return LinearChain(state.range(0)); },
-      [] { return std::make_unique<FirstRowPruner>(); });
+  TimePruningPass(state, [&] { return bench::LinearChain(state.range(0)); }, bench::MakeChainPruner);
 }
 
 // Dependency groups across residual adds, L1 saliency scored over each group, 25 % pruned.
 void BM_PruneLinearResidual(benchmark::State& state) {
-  const Shape input = {1, kWidth};
-  TimePruningPass(
-      state, [&] { return LinearResidualNet(state.range(0)); },
-      [&] {
-        auto pruner = std::make_unique<SaliencyPruner>(Options{{kSparsityLevel, 0.25}});
-        pruner->SetInputShapes({input});
-        return pruner;
-      });
+  TimePruningPass(state, [&] { return bench::LinearResidualNet(state.range(0)); }, bench::MakeResidualPruner);
 }
 
 // 10, 100, 1,000 and 10,000 layers; Google Benchmark fits time = k * layers.

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <set>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
@@ -34,16 +33,15 @@ struct FoldSite {
 class GroupPlanner {
  public:
   GroupPlanner(const DependencyGraph& dg, const std::map<std::string, Tensor>& masks, PrunePlan& plan)
-      : dg_(dg), masks_(masks), plan_(plan), pruned_(PrunedGroupChannels(dg, masks)) {
-    for (const auto& [g, channels] : pruned_) reasons_[g].assign(channels.size(), "");
+      : dg_(dg), masks_(masks), plan_(plan), pruned_(PrunedGroupChannels(dg, masks)), reasons_(pruned_.size()) {
+    for (size_t g = 0; g < pruned_.size(); ++g) reasons_[g].resize(pruned_[g].size());
   }
 
   absl::Status Run();
 
  private:
   bool IsPruned(const GroupChannel& gc) const {
-    auto it = pruned_.find(gc.group);
-    return gc.group >= 0 && it != pruned_.end() && it->second[gc.channel];
+    return gc.group >= 0 && !pruned_[gc.group].empty() && pruned_[gc.group][gc.channel];
   }
   void MarkInexact(const GroupChannel& gc, const std::string& why) {
     if (IsPruned(gc) && reasons_[gc.group][gc.channel].empty()) reasons_[gc.group][gc.channel] = why;
@@ -54,8 +52,11 @@ class GroupPlanner {
   const DependencyGraph& dg_;
   const std::map<std::string, Tensor>& masks_;
   PrunePlan& plan_;
-  std::map<int, std::vector<bool>> pruned_;
-  std::map<int, std::vector<std::string>> reasons_;  // why a pruned channel cannot go ("" = it can)
+  // By group (vectors, not maps: every channel of every slice asks, and a 10,000-layer net
+  // has thousands of groups).
+  std::vector<std::vector<bool>> pruned_;
+  std::vector<std::vector<std::string>> reasons_;  // why a pruned channel cannot go ("" = it can)
+  std::vector<std::vector<bool>> forced_keep_;     // kept so that no producer ends up empty
   absl::flat_hash_map<const Node*, std::vector<PositionValue>> values_;
   std::vector<FoldSite> folds_;
   std::map<std::string, int64_t, std::less<>> depthwise_;  // depthwise conv module -> channel count
@@ -221,33 +222,37 @@ absl::Status GroupPlanner::Run() {
 }
 
 absl::Status GroupPlanner::PlanEdits() {
-  std::set<std::pair<int, int64_t>> forced_keep;
+  forced_keep_.resize(pruned_.size());
   auto removable = [&](const GroupChannel& gc) {
     if (!IsPruned(gc) || !dg_.groups[gc.group].blocked[gc.channel].empty()) return false;
-    if (forced_keep.count({gc.group, gc.channel})) return false;
+    if (!forced_keep_[gc.group].empty() && forced_keep_[gc.group][gc.channel]) return false;
     return plan_.options().approximate || reasons_[gc.group][gc.channel].empty();
   };
   // No producer loses every row: a layer of width 0 cannot run. A group's producers may own
   // disjoint channels (the parts of a cat), so each one that would end up empty keeps its
   // first row.
   for (const auto& [fqn, rows] : dg_.producer_rows) {
-    if (!pruned_.count(rows.group) || rows.channel_of_row.empty()) continue;
+    if (pruned_[rows.group].empty() || rows.channel_of_row.empty()) continue;
     bool any_left = false;
     for (int64_t c : rows.channel_of_row) any_left = any_left || !removable({rows.group, static_cast<int32_t>(c)});
     if (any_left) continue;
     const int64_t first = rows.channel_of_row.front();
-    forced_keep.insert({rows.group, first});
+    if (forced_keep_[rows.group].empty()) forced_keep_[rows.group].resize(pruned_[rows.group].size());
+    forced_keep_[rows.group][first] = true;
     reasons_[rows.group][first] = "pruning every channel would leave the layer empty";
   }
   // Folds into consumers' biases: delta[o] = value * sum of W[o, column (, kh, kw)].
-  std::map<std::string, Tensor> deltas;
+  // Per consumer node, in the order of their first fold.
+  absl::flat_hash_map<const Node*, size_t> delta_of;
+  std::vector<std::pair<const Node*, Tensor>> deltas;
   for (const FoldSite& f : folds_) {
     if (!removable(f.channel)) continue;
     const Module& consumer = plan_.ModuleOf(*f.consumer);
     SP_ASSIGN_OR_RETURN(Tensor w, consumer.Effective("weight"));
     const int64_t O = w.size(0), row = w.numel() / O, per_col = row / w.size(1);
-    Tensor& delta = deltas[f.consumer->target()];
-    if (!delta.defined()) delta = Tensor::Zeros({O});
+    auto [at, fresh] = delta_of.try_emplace(f.consumer, deltas.size());
+    if (fresh) deltas.emplace_back(f.consumer, Tensor::Zeros({O}));
+    Tensor& delta = deltas[at->second].second;
     for (int64_t o = 0; o < O; ++o) {
       const float* p = w.data<float>() + o * row + f.column * per_col;
       double s = 0;
@@ -255,23 +260,26 @@ absl::Status GroupPlanner::PlanEdits() {
       delta.data<float>()[o] += static_cast<float>(s * f.value);
     }
   }
-  for (const auto& [fqn, delta] : deltas) SP_RETURN_IF_ERROR(plan_.AddToBias(fqn, delta));
+  for (const auto& [consumer, delta] : deltas) SP_RETURN_IF_ERROR(plan_.AddToBias(consumer->target(), delta));
   // Slices: per tensor dim, the indices of removed channels go (a tensor read at several
-  // places: the union). In name order so plans come out the same every run.
-  std::map<std::pair<std::string_view, int64_t>, std::vector<bool>> removed;
+  // places: the union). In the analysis's order so plans come out the same every run.
+  absl::flat_hash_map<std::pair<int32_t, int32_t>, size_t> removed_of;  // (tensor, dim) ->
+  std::vector<std::pair<std::pair<int32_t, int32_t>, std::vector<bool>>> removed;
   for (const DependencyGraph::TensorSlices& s : dg_.slices) {
     std::vector<bool>* flags = nullptr;
     for (size_t k = 0; k < s.channel_of_index.size(); ++k) {
       if (!removable(s.channel_of_index[k])) continue;
       if (flags == nullptr) {
-        flags = &removed[{dg_.tensor_names[s.tensor], s.dim}];
+        auto [at, fresh] = removed_of.try_emplace(std::pair(s.tensor, s.dim), removed.size());
+        if (fresh) removed.emplace_back(std::pair(s.tensor, s.dim), std::vector<bool>());
+        flags = &removed[at->second].second;
         flags->resize(std::max(flags->size(), s.channel_of_index.size()), false);
       }
       (*flags)[k] = true;
     }
   }
   for (const auto& [key, flags] : removed) {
-    const std::string fqn(key.first);
+    const std::string& fqn = dg_.tensor_names[key.first];
     const int64_t dim = key.second;
     const auto [module_fqn, name] = internal::SplitTensorFqn(fqn);
     const Module* m = plan_.model().root().FindModule(module_fqn);
@@ -326,9 +334,9 @@ absl::Status GroupPlanner::PlanEdits() {
 
 }  // namespace
 
-std::map<int, std::vector<bool>> PrunedGroupChannels(const DependencyGraph& dg,
-                                                     const std::map<std::string, Tensor>& producer_masks) {
-  std::map<int, std::vector<bool>> out;
+std::vector<std::vector<bool>> PrunedGroupChannels(const DependencyGraph& dg,
+                                                   const std::map<std::string, Tensor>& producer_masks) {
+  std::vector<std::vector<bool>> out(dg.groups.size());
   for (const auto& [fqn, rows] : dg.producer_rows) {
     auto it = producer_masks.find(fqn);
     if (it == producer_masks.end()) continue;

@@ -21,10 +21,10 @@ namespace structprune {
 absl::Status PlanGroupPrune(const DependencyGraph& dg, const std::map<std::string, Tensor>& producer_masks,
                             PrunePlan& plan);
 
-// Per group, which channels the producers' masks prune (OR over producers); groups without a
-// masked producer are absent.
-std::map<int, std::vector<bool>> PrunedGroupChannels(const DependencyGraph& dg,
-                                                     const std::map<std::string, Tensor>& producer_masks);
+// Per group (indexed like dg.groups), which channels the producers' masks prune (OR over
+// producers); empty for groups without a masked producer.
+std::vector<std::vector<bool>> PrunedGroupChannels(const DependencyGraph& dg,
+                                                   const std::map<std::string, Tensor>& producer_masks);
 
 }  // namespace structprune
 

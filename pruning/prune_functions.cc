@@ -61,7 +61,7 @@ void RecordOutputUses(const Match& match, int64_t dim, const std::vector<int64_t
       // before it is described here.
       if (match.nodes[i]->IsCallTo(OpKind::kFlatten)) continue;
       if (match.nodes[i]->IsCallTo(OpKind::kLstm)) continue;  // tuple: its state is recorded separately
-      plan.report().output_changes.push_back({FlatOutputIndex(graph, *match.nodes[i]), dim_here, keep});
+      plan.report().output_changes.push_back({FlatOutputIndex(graph, *match.nodes[i]), dim_here, keep, {}});
       break;
     }
   }

@@ -34,7 +34,8 @@ absl::Status BaseSparsifier::Prepare(GraphModule& model, std::optional<SparsityC
   if (model_ != nullptr) return absl::FailedPreconditionError("sparsifier is already prepared");
   if (!config) config = MakeConfigFromModel(model.root());
   SP_ASSIGN_OR_RETURN(std::vector<ConfigGroup> groups, ResolveConfig(*config, defaults_, model.root()));
-  std::map<std::string, Tensor> masks;
+  absl::flat_hash_map<std::string, Tensor> masks;
+  masks.reserve(groups.size());
   for (const ConfigGroup& g : groups) {
     SP_ASSIGN_OR_RETURN(Tensor mask, InitialMask(*model.root().FindModule(g.module_fqn), g));
     masks[g.tensor_fqn] = mask;

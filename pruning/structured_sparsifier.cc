@@ -98,21 +98,25 @@ absl::StatusOr<std::vector<BaseStructuredSparsifier::FollowerMask>> BaseStructur
     }
     groups_ = std::move(kept);
   }
-  // Groups that hold a configured producer, with that producer's options.
-  std::map<int, Options> configured;
-  for (const ConfigGroup& g : groups_) {
-    auto rows = dg.producer_rows.find(g.tensor_fqn);
-    if (rows != dg.producer_rows.end()) configured.try_emplace(rows->second.group, g.options);
+  // Groups that hold a configured producer: the index in groups_ of the first one, whose
+  // options the group takes (-1: not configured).
+  std::vector<int> configured(dg.groups.size(), -1);
+  for (size_t i = 0; i < groups_.size(); ++i) {
+    auto rows = dg.producer_rows.find(groups_[i].tensor_fqn);
+    if (rows != dg.producer_rows.end() && configured[rows->second.group] < 0) {
+      configured[rows->second.group] = static_cast<int>(i);
+    }
   }
   // Every other producer of those groups is masked with them.
-  for (const auto& [group, options] : configured) {
+  for (size_t group = 0; group < configured.size(); ++group) {
+    if (configured[group] < 0) continue;
     for (const std::string& fqn : dg.groups[group].producers) {
       if (masks_.count(fqn)) continue;
       ConfigGroup implicit;
       implicit.tensor_fqn = fqn;
       implicit.module_fqn = fqn.substr(0, fqn.rfind('.'));
       implicit.tensor_name = "weight";
-      implicit.options = options;
+      implicit.options = groups_[configured[group]].options;
       implicit.options.erase(kMask);
       SP_ASSIGN_OR_RETURN(masks_[fqn], BaseSparsifier::InitialMask(*model_->root().FindModule(implicit.module_fqn), implicit));
       groups_.push_back(std::move(implicit));
@@ -129,7 +133,7 @@ absl::StatusOr<std::vector<BaseStructuredSparsifier::FollowerMask>> BaseStructur
   coupled_.clear();
   producer_channels_.clear();
   for (const auto& [fqn, rows] : dg.producer_rows) {
-    if (!configured.count(rows.group)) continue;
+    if (configured[rows.group] < 0) continue;
     CoupledMask coupled{masks_.at(fqn), {}, true};
     for (int64_t c : rows.channel_of_row) coupled.channel_of_index.emplace_back(rows.group, c);
     coupled_.push_back(std::move(coupled));
@@ -148,7 +152,9 @@ absl::StatusOr<std::vector<BaseStructuredSparsifier::FollowerMask>> BaseStructur
     auto nc = dg.node_channels.find(node);
     if (nc == dg.node_channels.end() || nc->second.positions.empty()) continue;
     auto prune_bias_of = [&](int group) {
-      const bool* b = std::get_if<bool>(&configured[group][kPruneBias]);
+      const Options& options = groups_[configured[group]].options;
+      auto it = options.find(kPruneBias);
+      const bool* b = it == options.end() ? nullptr : std::get_if<bool>(&it->second);
       return b == nullptr || *b;
     };
     // Entries of configured groups follow them; a BatchNorm only follows groups with
@@ -157,7 +163,7 @@ absl::StatusOr<std::vector<BaseStructuredSparsifier::FollowerMask>> BaseStructur
     std::optional<bool> prune_bias;
     bool follows = false;
     for (const auto& p : nc->second.positions) {
-      const bool configured_group = p.group >= 0 && configured.count(p.group);
+      const bool configured_group = p.group >= 0 && configured[p.group] >= 0;
       const bool follow = configured_group && (depthwise || prune_bias_of(p.group));
       if (follow && depthwise) {
         if (prune_bias.has_value() && *prune_bias != prune_bias_of(p.group)) {
@@ -253,7 +259,7 @@ absl::StatusOr<PruneReport> BaseStructuredSparsifier::Prune(PruneOptions options
   plan.report().params_before = model_->NumParameters();
   PatternMatcher matcher(patterns_);
   // Configured producers by module FQN: only chains starting at one of them are pruned.
-  std::map<std::string, std::vector<const ConfigGroup*>> configured;
+  absl::flat_hash_map<std::string, std::vector<const ConfigGroup*>> configured;
   for (const ConfigGroup& g : groups_) configured[g.module_fqn].push_back(&g);
   if (uses_dependency_groups()) {
     // Linear/Conv2d producers go through their dependency groups; LSTMs keep their patterns.
@@ -321,7 +327,7 @@ absl::Status BaseStructuredSparsifier::Step() {
     std::vector<double> importance;
     const ConfigGroup* config = nullptr;  // first configured producer: options
   };
-  std::map<int, GroupState> groups;
+  std::vector<GroupState> groups(group_sizes_.size());  // by group; config null: not scored
   std::map<std::string, Tensor> per_tensor;  // tensors scored by UpdateMask instead
   for (const ConfigGroup& g : groups_) {
     const Module& m = *model_->root().FindModule(g.module_fqn);
@@ -353,11 +359,13 @@ absl::Status BaseStructuredSparsifier::Step() {
     if (const bool* b = std::get_if<bool>(&it->second)) return *b;
     return absl::InvalidArgumentError("option 'global_pruning' must be a bool");
   }());
-  std::map<int, std::vector<bool>> pruned;
+  std::vector<std::vector<bool>> pruned(groups.size());  // empty for groups not scored
   std::vector<std::tuple<double, int, int64_t>> candidates;  // (importance, group, channel)
   double global_level = 0;
   int64_t global_prunable = 0;
-  for (auto& [group, state] : groups) {
+  for (int group = 0; group < static_cast<int>(groups.size()); ++group) {
+    GroupState& state = groups[group];
+    if (state.config == nullptr) continue;
     SP_ASSIGN_OR_RETURN(double level, state.config->GetNumber(kSparsityLevel, -1.0));
     if (level < 0) {
       return absl::InvalidArgumentError(absl::StrCat("'", state.config->tensor_fqn, "': no sparsity_level configured"));
@@ -390,7 +398,7 @@ absl::Status BaseStructuredSparsifier::Step() {
     }());
     std::stable_sort(candidates.begin(), candidates.end());
     int64_t budget = static_cast<int64_t>(static_cast<double>(global_prunable) * global_level);
-    std::map<int, int64_t> taken;
+    std::vector<int64_t> taken(groups.size(), 0);
     for (const auto& [importance, group, channel] : candidates) {
       if (budget == 0) break;
       if (taken[group] + 1 > static_cast<int64_t>(cap * static_cast<double>(group_sizes_[group]))) continue;
@@ -400,7 +408,9 @@ absl::Status BaseStructuredSparsifier::Step() {
     }
   }
   // round_to: the channels left stay a multiple of N (the most important pruned ones return).
-  for (auto& [group, state] : groups) {
+  for (int group = 0; group < static_cast<int>(groups.size()); ++group) {
+    const GroupState& state = groups[group];
+    if (state.config == nullptr) continue;
     SP_ASSIGN_OR_RETURN(double round_to, state.config->GetNumber("round_to", 1.0));
     const int64_t n = static_cast<int64_t>(round_to);
     if (n <= 1) continue;
@@ -421,10 +431,10 @@ absl::Status BaseStructuredSparsifier::Step() {
   // Commit: every mask at once.
   for (auto& [fqn, mask] : per_tensor) std::memcpy(masks_.at(fqn).data<bool>(), mask.data<bool>(), mask.nbytes());
   for (const auto& [fqn, pc] : producer_channels_) {
-    auto it = pruned.find(pc.first);
-    if (it == pruned.end()) continue;
+    const std::vector<bool>& group_pruned = pruned[pc.first];
+    if (group_pruned.empty()) continue;
     Tensor& mask = masks_.at(fqn);
-    for (size_t r = 0; r < pc.second.size(); ++r) mask.data<bool>()[r] = !it->second[pc.second[r]];
+    for (size_t r = 0; r < pc.second.size(); ++r) mask.data<bool>()[r] = !group_pruned[pc.second[r]];
   }
   OnMasksChanged();
   return absl::OkStatus();

@@ -1,0 +1,84 @@
+// The networks and pruners the pruning-pass measurements use (bench/pruning_benchmark.cc times
+// them, bench/pruning_pass.cc runs one pass for an instruction count): Linear(16, 16) chains
+// and residual networks of any depth.
+#ifndef STRUCTPRUNE_BENCH_PRUNING_MODELS_H_
+#define STRUCTPRUNE_BENCH_PRUNING_MODELS_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "graph/builder.h"
+#include "ops/linear.h"
+#include "pruning/pruners/saliency_pruner.h"
+#include "pruning/structured_sparsifier.h"
+
+namespace structprune::bench {
+
+constexpr int64_t kPruningWidth = 16;
+
+// Prunes the first row of every configured weight.
+class FirstRowPruner : public BaseStructuredSparsifier {
+ protected:
+  absl::Status UpdateMask(const Module&, const ConfigGroup&, Tensor& mask) override {
+    mask.data<bool>()[0] = false;
+    return absl::OkStatus();
+  }
+};
+
+// Linear(16, 16) -> ReLU, `layers` times, then a classifier kept out of the config.
+inline GraphModule LinearChain(int64_t layers) {
+  GraphBuilder b(1);
+  Node* x = b.Input("x");
+  for (int64_t i = 0; i < layers; ++i) {
+    const std::string fqn = absl::StrCat("layers.", i);
+    b.AddModule(fqn, LinearAttrs{.in_features = kPruningWidth, .out_features = kPruningWidth});
+    x = b.Call(OpKind::kRelu, b.Call(fqn, x));
+  }
+  b.AddModule("head", LinearAttrs{.in_features = kPruningWidth, .out_features = 4});
+  b.Output(b.Call("head", x));
+  return *b.Build();
+}
+
+// `layers` Linear(16, 16) layers counting stem and head: stem -> ReLU, then (layers - 2) / 2
+// residual blocks x = relu(x + fc_b(relu(fc_a(x)))), then the head. The residual channels
+// (stem and every fc_b) form one dependency group; each fc_a is a group of its own.
+inline GraphModule LinearResidualNet(int64_t layers) {
+  GraphBuilder b(1);
+  b.AddModule("stem", LinearAttrs{.in_features = kPruningWidth, .out_features = kPruningWidth});
+  Node* x = b.Call(OpKind::kRelu, b.Call("stem", b.Input("x")));
+  for (int64_t i = 0; i < (layers - 2) / 2; ++i) {
+    const std::string block = absl::StrCat("blocks.", i);
+    b.AddModule(block + ".fc_a", LinearAttrs{.in_features = kPruningWidth, .out_features = kPruningWidth});
+    b.AddModule(block + ".fc_b", LinearAttrs{.in_features = kPruningWidth, .out_features = kPruningWidth});
+    Node* y = b.Call(block + ".fc_b", b.Call(OpKind::kRelu, b.Call(block + ".fc_a", x)));
+    x = b.Call(OpKind::kRelu, b.Add(x, y));
+  }
+  b.AddModule("head", LinearAttrs{.in_features = kPruningWidth, .out_features = 4});
+  b.Output(b.Call("head", x));
+  return *b.Build();
+}
+
+// The chain's pruner: the seed's pattern table, no dependency groups.
+inline std::unique_ptr<BaseStructuredSparsifier> MakeChainPruner() { return std::make_unique<FirstRowPruner>(); }
+
+// The residual net's pruner: dependency groups across the adds, L1 saliency scored over each
+// group, 25 % pruned.
+inline std::unique_ptr<BaseStructuredSparsifier> MakeResidualPruner() {
+  auto pruner = std::make_unique<SaliencyPruner>(Options{{kSparsityLevel, 0.25}});
+  pruner->SetInputShapes({{1, kPruningWidth}});
+  return pruner;
+}
+
+// Every weight of the model but the head's.
+inline SparsityConfig AllButHead(const GraphModule& model) {
+  SparsityConfig config;
+  for (const auto& [fqn, m] : model.root().NamedModules()) {
+    if (m->kind() == OpKind::kLinear && fqn != "head") config.push_back({{kTensorFqn, fqn + ".weight"}});
+  }
+  return config;
+}
+
+}  // namespace structprune::bench
+
+#endif  // STRUCTPRUNE_BENCH_PRUNING_MODELS_H_

@@ -440,10 +440,16 @@ absl::StatusOr<ExportValue> BatchNorm(OnnxWriter& w, const ExportCall& c) {
     return Fail(c, "without running statistics (batch statistics in eval)");
   if (weight.empty()) weight = w.Constant(c.scope, Tensor::Full({channels}, 1.0f));
   if (bias.empty()) bias = w.Constant(c.scope, Tensor::Zeros({channels}));
-  onnx::NodeProto& bn = w.AddNode("BatchNormalization", c.scope, {x, weight, bias, mean, var});
+  SP_ASSIGN_OR_RETURN(bool onnx_training, GetBoolAttr(*c.attrs, "onnx_training_mode", false));
+  if (onnx_training && w.opset() < 14) return Fail(c, "onnx_training_mode needs opset 14");
+  onnx::NodeProto& bn =
+      w.AddNode("BatchNormalization", c.scope, {x, weight, bias, mean, var}, onnx_training ? 3 : 1);
   AddFloatAttr(bn, "epsilon", static_cast<float>(eps));
   AddFloatAttr(bn, "momentum", static_cast<float>(1.0 - momentum));
-  return Value(bn.output(0));
+  if (!onnx_training) return Value(bn.output(0));
+  // (y, running_mean', running_var') are training mode's Y, running_mean and running_var.
+  AddIntAttr(bn, "training_mode", 1);
+  return ExportValue{"", true, {Value(bn.output(0)), Value(bn.output(1)), Value(bn.output(2))}};
 }
 
 absl::StatusOr<ExportValue> Activation(OnnxWriter& w, const ExportCall& c) {

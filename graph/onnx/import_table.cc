@@ -24,8 +24,10 @@ constexpr ImportPattern kPatterns[] = {
     {"MatMul", "MatMul(x, W) -> nn.Linear(bias=False), any other MatMul -> matmul", false,
      &MatchMatMul},
     {"Conv", "Conv (2-D, symmetric pads) -> nn.Conv2d", false, &MatchConv},
-    {"BatchNormalization", "BatchNormalization (inference) -> nn.BatchNorm2d", false,
-     &MatchBatchNorm},
+    {"BatchNormalization",
+     "BatchNormalization -> nn.BatchNorm2d (training_mode=1: onnx_training_mode, the updated "
+     "running statistics as outputs 1 and 2)",
+     false, &MatchBatchNorm},
     {"LayerNormalization", "LayerNormalization -> nn.LayerNorm", false, &MatchLayerNorm},
     {"Add", "Add(Mul(Div(Sub(x, ReduceMean), Sqrt(Add(ReduceMean(Pow), eps))), w), b) -> LayerNorm",
      false, &MatchDecomposedLayerNorm},

@@ -48,9 +48,6 @@ EXPECTED_UNSUPPORTED = {
     "test_maxpool_2d_uint8": "is not a float tensor (UINT8)",
     "test_identity_opt": "is not a float tensor (not a tensor)",
     "test_identity_sequence": "is not a float tensor (not a tensor)",
-    # BatchNormalization's running statistics (training mode).
-    "test_batchnorm_epsilon_training_mode": "training_mode=1 is not supported",
-    "test_batchnorm_example_training_mode": "training_mode=1 is not supported",
     # Random dropout (training mode with a non-zero ratio): ONNX's expected output and mask
     # come from numpy's random generator.
     "test_training_dropout": "training-mode Dropout is not supported",

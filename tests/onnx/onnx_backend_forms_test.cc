@@ -244,6 +244,35 @@ TEST(OnnxBatchNorm, StatisticsOutputsBeforeOpset14AreTrainingMode) {
                                                        HasSubstr("runs in training mode"))));
 }
 
+TEST(OnnxBatchNorm, TrainingModeNormalizesWithBatchStatisticsAndUpdatesRunningOnesAndRoundTrips) {
+  OnnxModelBuilder b = BatchNormModel(15, 3);
+  b.Output("running_mean").Output("running_var");
+  onnx::ModelProto proto;
+  ASSERT_TRUE(proto.ParseFromString(b.Bytes()));
+  internal::AddIntAttr(*proto.mutable_graph()->mutable_node(0), "training_mode", 1);
+  SP_ASSERT_OK_AND_ASSIGN(OnnxModel m, ImportOnnxFromBytes(proto.SerializeAsString()));
+  // x [2, 2, 1, 1]: channel 0 {1, 3} (mean 2, biased variance 1), channel 1 {0, 4} (mean 2,
+  // variance 4); momentum 0.9 (ONNX's default) keeps 0.9 of the old statistics.
+  const Tensor x = Values({2, 2, 1, 1}, {1, 0, 3, 4});
+  for (int pass = 0; pass < 2; ++pass) {
+    SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> out, RunModel(m.model, {x}));
+    ASSERT_EQ(out.size(), 3u);
+    // 1e-5: eps inside the square root.
+    EXPECT_TRUE(AllClose(out[0], Values({2, 2, 1, 1}, {-1, -4, 3, 2}), 1e-5, 1e-5));
+    EXPECT_TRUE(AllClose(out[1], Values({2}, {0.65f, 1.1f}), 1e-6, 1e-6));
+    EXPECT_TRUE(AllClose(out[2], Values({2}, {3.7f, 1.3f}), 1e-6, 1e-6));
+    if (pass == 0) {
+      OnnxExportOptions options{.opset = 15, .output_names = m.output_names};
+      SP_ASSERT_OK_AND_ASSIGN(std::string bytes,
+                              ExportOnnxToBytes(m.model, {{2, 2, 1, 1}}, options));
+      onnx::ModelProto exported;
+      ASSERT_TRUE(exported.ParseFromString(bytes));
+      EXPECT_NO_THROW(onnx::checker::check_model(exported));
+      SP_ASSERT_OK_AND_ASSIGN(m, ImportOnnxFromBytes(bytes));
+    }
+  }
+}
+
 TEST(OnnxBatchNorm, NonSpatialOfOpset7IsUnimplemented) {
   OnnxModelBuilder b = BatchNormModel(7, 1);
   onnx::ModelProto m;

@@ -297,14 +297,26 @@ absl::StatusOr<ExportValue> Pool3d(OnnxWriter& w, const ExportCall& c) {
   return WritePool(w, c, x, OnnxWindowOf(p.is_max, p, list));
 }
 
-// Identity, or with return_mask an inference Dropout (ratio kept) whose mask is output 1.
+// Identity, or with return_mask an inference Dropout (ratio kept) whose mask is output 1; in
+// training mode a Dropout with training_mode true (and the seed, when there is one).
 absl::StatusOr<ExportValue> Dropout(OnnxWriter& w, const ExportCall& c) {
   SP_ASSIGN_OR_RETURN(std::string x, Arg(c, 0));
   SP_ASSIGN_OR_RETURN(bool return_mask, GetBoolAttr(*c.attrs, "return_mask", false));
-  if (!return_mask) return Value(w.AddNode("Identity", c.scope, {x}).output(0));
+  SP_ASSIGN_OR_RETURN(bool training, GetBoolAttr(*c.attrs, "training", false));
+  if (!return_mask && !training) return Value(w.AddNode("Identity", c.scope, {x}).output(0));
   SP_ASSIGN_OR_RETURN(double p, GetFloatAttr(*c.attrs, "p", 0.5));
-  onnx::NodeProto& dropout =
-      w.AddNode("Dropout", c.scope, {x, w.ScalarConstant(c.scope, static_cast<float>(p))}, 2);
+  std::vector<std::string> in = {x, w.ScalarConstant(c.scope, static_cast<float>(p))};
+  if (training) {
+    Tensor t = Tensor::Zeros({}, DType::kBool);
+    t.data<bool>()[0] = true;
+    in.push_back(w.Constant(c.scope, t));
+  }
+  onnx::NodeProto& dropout = w.AddNode("Dropout", c.scope, in, return_mask ? 2 : 1);
+  if (c.attrs->contains("seed")) {
+    SP_ASSIGN_OR_RETURN(int64_t seed, GetIntAttr(*c.attrs, "seed", 0));
+    AddIntAttr(dropout, "seed", seed);
+  }
+  if (!return_mask) return Value(dropout.output(0));
   return ExportValue{"", true, {Value(dropout.output(0)), Value(dropout.output(1))}};
 }
 

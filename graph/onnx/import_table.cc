@@ -52,7 +52,7 @@ constexpr ImportPattern kPatterns[] = {
     {"Identity", "Identity -> its input", false, &MatchIdentity},
     {"Dropout",
      "Dropout (inference, or training with ratio 0) -> its input; mask used -> "
-     "dropout(return_mask=True)",
+     "dropout(return_mask=True); training -> dropout(training=True, seed: numpy's stream)",
      false, &MatchIdentity},
 
     // Activations as PyTorch 1.13 writes them (decomposed forms first).

@@ -48,12 +48,6 @@ EXPECTED_UNSUPPORTED = {
     "test_maxpool_2d_uint8": "is not a float tensor (UINT8)",
     "test_identity_opt": "is not a float tensor (not a tensor)",
     "test_identity_sequence": "is not a float tensor (not a tensor)",
-    # Random dropout (training mode with a non-zero ratio): ONNX's expected output and mask
-    # come from numpy's random generator.
-    "test_training_dropout": "training-mode Dropout is not supported",
-    "test_training_dropout_default": "training-mode Dropout is not supported",
-    "test_training_dropout_default_mask": "training-mode Dropout is not supported",
-    "test_training_dropout_mask": "training-mode Dropout is not supported",
     # LSTM beyond nn.LSTM: peepholes and sequence lengths.
     "test_lstm_with_peepholes": "sequence_lens is not supported",
 }

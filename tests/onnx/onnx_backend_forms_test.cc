@@ -354,9 +354,15 @@ OnnxModelBuilder TrainingDropout(float ratio) {
 TEST(OnnxDropout, TrainingWithRatioZeroIsTheIdentity) {
   SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> y, ImportAndRun(TrainingDropout(0.0f), {Ramp()}));
   EXPECT_TRUE(AllClose(y[0], Ramp(), 0, 0));
-  EXPECT_THAT(ImportOnnxFromBytes(TrainingDropout(0.5f).Bytes()),
-              StatusIs(absl::StatusCode::kUnimplemented,
-                       HasSubstr("training-mode Dropout is not supported (only ratio 0)")));
+}
+
+TEST(OnnxDropout, TrainingWithoutSeedZeroesOrScalesEachElement) {
+  SP_ASSERT_OK_AND_ASSIGN(OnnxModel m, ImportOnnxFromBytes(TrainingDropout(0.5f).Bytes()));
+  SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> y, RunModel(m.model, {Ramp()}));
+  for (int64_t i = 0; i < 6; ++i) {
+    const float v = y[0].data<float>()[i];
+    EXPECT_TRUE(v == 0.0f || v == 2.0f * Ramp().data<float>()[i]) << v;
+  }
 }
 
 TEST(OnnxDropout, ReadsTheRatioAttributeOfOpset10) {
@@ -416,12 +422,29 @@ TEST(OnnxDropout, MaskOfAnInferenceDropoutIsAllTrueAndRoundTrips) {
   }
 }
 
-TEST(OnnxDropout, RandomMaskIsUnimplementedAndMaskBeforeOpset10) {
-  EXPECT_THAT(ImportOnnxFromBytes(DropoutWithMask(true, 0.5f).Bytes()),
-              StatusIs(absl::StatusCode::kUnimplemented,
+TEST(OnnxDropout, SeededTrainingMaskIsNumpysAndRoundTrips) {
+  onnx::ModelProto proto;
+  ASSERT_TRUE(proto.ParseFromString(DropoutWithMask(true, 0.5f).Bytes()));
+  internal::AddIntAttr(*proto.mutable_graph()->mutable_node(0), "seed", 0);
+  SP_ASSERT_OK_AND_ASSIGN(OnnxModel m, ImportOnnxFromBytes(proto.SerializeAsString()));
+  for (int pass = 0; pass < 2; ++pass) {
+    SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> out, RunModel(m.model, {Ramp()}));
+    ASSERT_EQ(out.size(), 2u);
+    // np.random.seed(0); np.random.uniform(0, 1, 6) >= 0.5 drops element 4 only.
+    EXPECT_THAT(out[0].values<float>(), ElementsAre(-6, -4, -2, 0, 0, 4));
+    EXPECT_THAT(out[1].values<bool>(), ElementsAre(true, true, true, true, false, true));
+    if (pass == 0) {
+      SP_ASSERT_OK_AND_ASSIGN(
+          m, ExportCheckedAndBack(m, {onnx::TensorProto::FLOAT, onnx::TensorProto::BOOL}));
+    }
+  }
+}
+
+TEST(OnnxDropout, TrainingRatioOneAndMaskBeforeOpset10AreRefused) {
+  EXPECT_THAT(ImportOnnxFromBytes(DropoutWithMask(true, 1.0f).Bytes()),
+              StatusIs(absl::StatusCode::kInvalidArgument,
                        AllOf(HasSubstr("node 'drop' (Dropout)"),
-                             HasSubstr("training-mode Dropout is not supported (only ratio 0): "
-                                       "its output and mask are random"))));
+                             HasSubstr("ratio must lie in [0, 1), got 1"))));
   OnnxModelBuilder b(9);
   b.Input("x", {2, 3}).Output("y").Output("mask");
   b.Node("Dropout", {"x"}, {"y", "mask"});

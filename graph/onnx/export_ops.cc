@@ -144,13 +144,28 @@ absl::StatusOr<ExportValue> Lstm(OnnxWriter& w, const ExportCall& c) {
       AddIntAttr(cat, "axis", 1);
       b = cat.output(0);
     }
+    // Peepholes [3H] in blocks i, f, o -> ONNX's P [1, 3H] in i, o, f.
+    SP_ASSIGN_OR_RETURN(Tensor peephole, Param(c, absl::StrCat("peephole_l", l)));
+    std::string p;
+    if (peephole.defined()) {
+      Tensor t = Tensor::Zeros({1, 3 * hidden});
+      const float* src = peephole.data<float>();
+      float* dst = t.data<float>();
+      std::copy_n(src, hidden, dst);
+      std::copy_n(src + 2 * hidden, hidden, dst + hidden);
+      std::copy_n(src + hidden, hidden, dst + 2 * hidden);
+      p = w.Initializer(absl::StrCat(c.fqn, ".peephole_l", l), t);
+    }
     std::vector<std::string> in = {x, wi, wh};
-    if (!b.empty() || c.args.size() >= 3) in.push_back(b);
+    if (!b.empty() || c.args.size() >= 3 || !p.empty()) in.push_back(b);
     if (c.args.size() >= 3) {
       SP_ASSIGN_OR_RETURN(std::string h0, Arg(c, 1));
       SP_ASSIGN_OR_RETURN(std::string c0, Arg(c, 2));
       in.insert(in.end(), {"", h0, c0});
+    } else if (!p.empty()) {
+      in.insert(in.end(), {"", "", ""});
     }
+    if (!p.empty()) in.push_back(p);
     onnx::NodeProto& lstm = w.AddNode("LSTM", c.scope, in, 3);
     AddIntAttr(lstm, "hidden_size", hidden);
     onnx::NodeProto& squeeze =

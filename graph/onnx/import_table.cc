@@ -104,7 +104,8 @@ constexpr ConstantOperands kConstantOperands[] = {
     {"Dropout", 1, 2},             // ratio, training_mode
     {"Gemm", 1, 2},                // B, C
     {"LayerNormalization", 1, 2},  // Scale, B
-    {"LSTM", 1, 3},                // W, R, B
+    {"LSTM", 1, 4},                // W, R, B, sequence_lens
+    {"LSTM", 7, 7},                // P
     {"MatMul", 1, 1},              // B (the Linear's weight)
     {"Pad", 1, 3},                 // pads, constant_value, axes (before an AveragePool)
     {"PRelu", 1, 1},               // slope
@@ -117,7 +118,7 @@ absl::Span<const ImportPattern> ImportPatterns() { return kPatterns; }
 
 bool IsConstantOperand(absl::string_view op_type, int input) {
   for (const ConstantOperands& c : kConstantOperands) {
-    if (op_type == c.op_type) return input >= c.first && input <= c.last;
+    if (op_type == c.op_type && input >= c.first && input <= c.last) return true;
   }
   return false;
 }

@@ -48,8 +48,6 @@ EXPECTED_UNSUPPORTED = {
     "test_maxpool_2d_uint8": "is not a float tensor (UINT8)",
     "test_identity_opt": "is not a float tensor (not a tensor)",
     "test_identity_sequence": "is not a float tensor (not a tensor)",
-    # LSTM beyond nn.LSTM: peepholes and sequence lengths.
-    "test_lstm_with_peepholes": "sequence_lens is not supported",
 }
 
 

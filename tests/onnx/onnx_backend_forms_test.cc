@@ -586,6 +586,43 @@ TEST(OnnxLstm, BatchMajorLayoutWithInitialStatesIsUnimplemented) {
                        HasSubstr("layout=1 with initial_h / initial_c is not supported")));
 }
 
+// LSTM (hidden 1, input 1, no bias) with peepholes P over X [T=2, B=1, 1], sequence_lens `len`,
+// reading Y_h. ONNX blocks i, o, f, c: W = [0.5, 0.25, -0.5, 1], R = [0.1, 0.4, 0.2, -0.3],
+// P (i, o, f) = [0.3, 0.5, -0.2].
+OnnxModelBuilder PeepholeLstm(int64_t len) {
+  OnnxModelBuilder b(14);
+  b.Input("X", {2, 1, 1}).Output("Y_h");
+  b.Initializer("W", Values({1, 4, 1}, {0.5f, 0.25f, -0.5f, 1}));
+  b.Initializer("R", Values({1, 4, 1}, {0.1f, 0.4f, 0.2f, -0.3f}));
+  b.Initializer("P", Values({1, 3}, {0.3f, 0.5f, -0.2f}));
+  b.Initializer("lens", Int64Values({len}));
+  onnx::NodeProto& n = b.Node("LSTM", {"X", "W", "R", "", "lens", "", "", "P"}, {"", "Y_h"});
+  n.set_name("lstm");
+  internal::AddIntAttr(n, "hidden_size", 1);
+  return b;
+}
+
+TEST(OnnxLstm, PeepholesAndFullSequenceLengthsRunAndRoundTrip) {
+  SP_ASSERT_OK_AND_ASSIGN(OnnxModel m, ImportOnnxFromBytes(PeepholeLstm(2).Bytes()));
+  const Tensor x = Values({2, 1, 1}, {1, -2});
+  for (int pass = 0; pass < 2; ++pass) {
+    SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> y, RunModel(m.model, {x}));
+    ASSERT_EQ(y.size(), 1u);
+    // h_2 computed in double (tests/ops: Lstm.PeepholesMatchHandComputedValues); 1e-6: float32.
+    EXPECT_TRUE(AllClose(y[0], Values({1, 1, 1}, {0.01985461f}), 1e-6, 1e-6));
+    if (pass == 0) {
+      SP_ASSERT_OK_AND_ASSIGN(m, ExportCheckedAndBack(m, {onnx::TensorProto::FLOAT}, {{2, 1, 1}}));
+    }
+  }
+}
+
+TEST(OnnxLstm, ShorterSequenceLengthsAreUnimplemented) {
+  EXPECT_THAT(ImportOnnxFromBytes(PeepholeLstm(1).Bytes()),
+              StatusIs(absl::StatusCode::kUnimplemented,
+                       AllOf(HasSubstr("node 'lstm' (LSTM)"),
+                             HasSubstr("sequence_lens entry 1 is not the sequence length 2"))));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Flatten, pools.
 

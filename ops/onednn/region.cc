@@ -721,6 +721,8 @@ bool RegionSupports(const OpCall& call, const Shape& output) {
       return IsChannelCat(call);
     case OpKind::kDropout:  // with return_mask its result is a tuple (and a bool mask)
       if (GetBoolAttr(*call.attrs, "return_mask", false).value_or(true)) return false;
+      // Training mode draws a random mask: only the inference form is the identity.
+      if (GetBoolAttr(*call.attrs, "training", false).value_or(true)) return false;
       [[fallthrough]];
     case OpKind::kFlatten:
     case OpKind::kIdentity:

@@ -25,6 +25,9 @@ std::string UnprunableVariant(const GraphModule& model, const Node& node) {
     case OpKind::kLstm:
       return flag("peepholes") ? "peepholes (ONNX LSTM's P: the peephole weights are not sliced)"
                                : "";
+    case OpKind::kAdd:
+      return attrs.contains("wrap_to") ? "wrap_to (8-bit integer values, not float32 channels)"
+                                       : "";
     default:
       return "";
   }

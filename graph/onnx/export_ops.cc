@@ -670,6 +670,8 @@ absl::StatusOr<ExportValue> ExportOp(OnnxWriter& w, const ExportCall& c) {
     case OpKind::kAdd: {
       SP_ASSIGN_OR_RETURN(double alpha, GetFloatAttr(*c.attrs, "alpha", 1.0));
       if (alpha != 1.0) return Fail(c, "alpha != 1");
+      // The model holds 8-bit integers in float32; a float Add would not wrap.
+      if (c.attrs->contains("wrap_to")) return Fail(c, "wrap_to (8-bit integer addition)");
       SP_ASSIGN_OR_RETURN(std::string a, Arg(c, 0));
       SP_ASSIGN_OR_RETURN(std::string b, Arg(c, 1));
       return Value(w.AddNode("Add", c.scope, {a, b}).output(0));

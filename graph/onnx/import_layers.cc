@@ -733,6 +733,10 @@ MatchResult MatchAdd(const OnnxGraph& g, int anchor) {
                                        "') that is not float is not supported"));
   }
   if (op.constants.size() == 2) return Unsupported(n, "both operands are constants");
+  // 8-bit integer operands (held in float32): the sum wraps like ONNX's integer Add.
+  if (const int32_t type = g.EightBitType(Out(n, 0)); type != 0) {
+    op.attrs["wrap_to"] = std::string(type == onnx::TensorProto::INT8 ? "int8" : "uint8");
+  }
   return op;
 }
 

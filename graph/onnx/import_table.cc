@@ -85,7 +85,10 @@ constexpr ImportPattern kPatterns[] = {
     {"Softplus", "Softplus -> Softplus", false, &MatchSimpleActivation},
     {"Softsign", "Softsign -> Softsign", false, &MatchSimpleActivation},
     {"Shrink", "Shrink(bias=0) -> Hardshrink", false, &MatchSimpleActivation},
-    {"Add", "Add(a, b) -> add (a constant operand read with get_attr)", false, &MatchAdd},
+    {"Add",
+     "Add(a, b) -> add (a constant operand read with get_attr; INT8 / UINT8 operands: "
+     "wrap_to)",
+     false, &MatchAdd},
     {"Transpose", "Transpose swapping two dims -> transpose", false, &MatchTranspose},
 };
 

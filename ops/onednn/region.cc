@@ -709,8 +709,10 @@ bool RegionSupports(const OpCall& call, const Shape& output) {
     }
     case OpKind::kAdd: {
       absl::StatusOr<double> alpha = GetFloatAttr(*call.attrs, "alpha", 1.0);
+      // wrap_to (8-bit integer addition) has no oneDNN form.
       return call.inputs.size() == 2 && call.inputs[0].shape == call.inputs[1].shape &&
-             !call.inputs[0].shape.empty() && alpha.ok() && *alpha == 1.0;
+             !call.inputs[0].shape.empty() && alpha.ok() && *alpha == 1.0 &&
+             !call.attrs->contains("wrap_to");
     }
     case OpKind::kMaxPool2d:
     case OpKind::kAvgPool2d:

@@ -624,6 +624,60 @@ TEST(OnnxLstm, ShorterSequenceLengthsAreUnimplemented) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// 8-bit integer tensors (INT8, UINT8), held in float32.
+
+// A scalar INT8 initializer `name` = v, as the backend tests' Clip bounds.
+void AddInt8Scalar(onnx::ModelProto& m, const std::string& name, int8_t v) {
+  onnx::TensorProto* t = m.mutable_graph()->add_initializer();
+  t->set_name(name);
+  t->set_data_type(onnx::TensorProto::INT8);
+  t->set_raw_data(std::string(1, static_cast<char>(v)));
+}
+
+TEST(OnnxEightBit, UInt8AddWrapsAndTheTypesAreRecorded) {
+  OnnxModelBuilder b(14);
+  b.Input("x", {4}, onnx::TensorProto::UINT8).Input("y", {4}, onnx::TensorProto::UINT8);
+  b.Output("sum");
+  b.Node("Add", {"x", "y"}, {"sum"}).set_name("add");
+  SP_ASSERT_OK_AND_ASSIGN(OnnxModel m, ImportOnnxFromBytes(b.Bytes()));
+  EXPECT_THAT(m.input_eight_bit_types, ElementsAre("UINT8", "UINT8"));
+  EXPECT_THAT(m.output_eight_bit_types, ElementsAre("UINT8"));
+  SP_ASSERT_OK_AND_ASSIGN(
+      std::vector<Tensor> out,
+      RunModel(m.model, {Values({4}, {200, 255, 3, 0}), Values({4}, {100, 1, 4, 0})}));
+  EXPECT_THAT(out[0].values<float>(), ElementsAre(44, 0, 7, 0));  // modulo 256, as numpy
+  // Export would declare the inputs FLOAT, and a float Add does not wrap.
+  EXPECT_THAT(ExportOnnxToBytes(m.model, {{4}, {4}}, {.opset = 14}),
+              StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("wrap_to")));
+}
+
+TEST(OnnxEightBit, Int8ClipReadsIntegerBounds) {
+  OnnxModelBuilder b(13);
+  b.Input("x", {4}, onnx::TensorProto::INT8).Output("y");
+  b.Node("Clip", {"x", "lo", "hi"}, {"y"});
+  onnx::ModelProto proto;
+  ASSERT_TRUE(proto.ParseFromString(b.Bytes()));
+  AddInt8Scalar(proto, "lo", -2);
+  AddInt8Scalar(proto, "hi", 5);
+  SP_ASSERT_OK_AND_ASSIGN(OnnxModel m, ImportOnnxFromBytes(proto.SerializeAsString()));
+  EXPECT_THAT(m.output_eight_bit_types, ElementsAre("INT8"));
+  SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> out,
+                          RunModel(m.model, {Values({4}, {-100, 0, 3, 100})}));
+  EXPECT_THAT(out[0].values<float>(), ElementsAre(-2, 0, 3, 5));
+}
+
+TEST(OnnxEightBit, OtherReadersOfEightBitTensorsAreUnimplemented) {
+  OnnxModelBuilder b(14);
+  b.Input("x", {4}, onnx::TensorProto::UINT8).Output("y");
+  b.Node("Relu", {"x"}, {"y"}).set_name("relu");
+  EXPECT_THAT(ImportOnnxFromBytes(b.Bytes()),
+              StatusIs(absl::StatusCode::kUnimplemented,
+                       "node 'relu' (Relu): input 'x' is an 8-bit integer tensor (UINT8); 8-bit "
+                       "integer tensors are supported through Add, Clip, MaxPool and Identity "
+                       "only"));
+}
+
+// ---------------------------------------------------------------------------------------------
 // Flatten, pools.
 
 absl::StatusOr<OnnxModel> FlattenModel(int64_t axis) {

@@ -69,5 +69,17 @@ TEST(CheckNoUnprunableOps, RefusesPeepholeLstm) {
                        "P: the peephole weights are not sliced)"));
 }
 
+TEST(CheckNoUnprunableOps, RefusesEightBitIntegerAdd) {
+  GraphBuilder b(1);
+  Node* sum =
+      b.Call(OpKind::kAdd, {b.Input("x"), b.Input("y")}, {{"wrap_to", std::string("uint8")}});
+  b.Output(sum);
+  SP_ASSERT_OK_AND_ASSIGN(GraphModule model, b.Build());
+  EXPECT_THAT(CheckNoUnprunableOps(model),
+              StatusIs(absl::StatusCode::kUnimplemented,
+                       "cannot prune a model calling 'add' (add) with wrap_to (8-bit integer "
+                       "values, not float32 channels)"));
+}
+
 }  // namespace
 }  // namespace structprune

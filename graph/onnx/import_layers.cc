@@ -760,26 +760,31 @@ MatchResult MatchIdentity(const OnnxGraph& g, int anchor) {
   if (n.op_type() == "Dropout") {
     // Dropout-12 takes ratio and training_mode as inputs (before, ratio is an attribute and
     // an inference run is the identity). Training with ratio 0 is the identity too.
-    // The ratio (an input from opset 12, an attribute before) is kept for export.
-    SP_ASSIGN_OR_RETURN(float ratio, FloatAttr(n, "ratio", 0.5f));
-    if (n.input_size() >= 2 && !In(n, 1).empty()) {
-      std::optional<float> r = ScalarConstant(g, In(n, 1));
-      if (!r) return Unsupported(n, "ratio must be a float scalar constant");
-      ratio = *r;
-    }
     bool training = false;
     if (n.input_size() >= 3 && !In(n, 2).empty()) {
       const OnnxConstant* t = g.Constant(In(n, 2));
       if (t == nullptr || t->tensor.dtype() != DType::kBool || t->tensor.numel() != 1) {
         return Unsupported(n, "training_mode must be a constant boolean");
       }
-      training = t->tensor.data<bool>()[0] && ratio != 0.0f;
+      training = t->tensor.data<bool>()[0];
     }
     const bool mask_used = OutputUsed(g, n, 1);
     if (mask_used && g.opset() < 10) {
       // Before opset 10 the mask is a float tensor.
       return Unsupported(n, absl::StrCat("output 1 ('", Out(n, 1),
                                          "'), the mask, is read only from opset 10 (bool)"));
+    }
+    // The ratio (an input from opset 12, an attribute before) matters in training and is kept
+    // for export with the mask; an inference Dropout without its mask never reads it.
+    float ratio = 0.5f;
+    if (training || mask_used) {
+      SP_ASSIGN_OR_RETURN(ratio, FloatAttr(n, "ratio", 0.5f));
+      if (n.input_size() >= 2 && !In(n, 1).empty()) {
+        std::optional<float> r = ScalarConstant(g, In(n, 1));
+        if (!r) return Unsupported(n, "ratio must be a float scalar constant");
+        ratio = *r;
+      }
+      training = training && ratio != 0.0f;
     }
     if (training || mask_used) {
       // Training: a random mask, numpy's stream when the node has a seed. Inference: the mask

@@ -16,6 +16,7 @@ target_sources(sp_graph PRIVATE
   ${SP_ONNX_DIR}/onnx/proto.cc
   ${SP_ONNX_DIR}/onnx/scope_names.cc
   ${SP_ONNX_DIR}/onnx/onnx_graph.cc
+  ${SP_ONNX_DIR}/onnx/eight_bit_values.cc
   ${SP_ONNX_DIR}/onnx/op_versions.cc
   ${SP_ONNX_DIR}/onnx/constant_inputs.cc
   ${SP_ONNX_DIR}/onnx/constant_folding.cc

@@ -334,18 +334,24 @@ Module* ModuleAt(Module& root, const std::string& fqn, const ImportOp& op) {
 
 absl::StatusOr<OnnxModel> Importer::Build() {
   GraphBuilder b;
-  OnnxModel result{GraphModule(Module::Sequential(), Graph()), {}, {}, {}, {}, {}, g_.opset(), {}};
+  OnnxModel result{
+      GraphModule(Module::Sequential(), Graph()), {}, {}, {}, {}, {}, g_.opset(), {}, {}, {}};
   absl::flat_hash_map<std::string, Node*> values;
   for (const onnx::ValueInfoProto& in : g_.graph().input()) {
     if (!g_.IsModelInput(in.name())) continue;
     const auto& type = in.type();
-    if (!type.has_tensor_type() || type.tensor_type().elem_type() != onnx::TensorProto::FLOAT) {
+    const int32_t eight_bit = g_.EightBitType(in.name());
+    if (eight_bit == 0 &&
+        (!type.has_tensor_type() || type.tensor_type().elem_type() != onnx::TensorProto::FLOAT)) {
       return absl::UnimplementedError(absl::StrCat(
           "graph input '", in.name(), "' is not a float tensor (",
           type.has_tensor_type() ? internal::TensorProtoTypeName(type.tensor_type().elem_type())
                                  : std::string("not a tensor"),
-          "); only float32 inputs are supported"));
+          "); only float32 inputs (and INT8 / UINT8 through Add, Clip, MaxPool, Identity) are "
+          "supported"));
     }
+    result.input_eight_bit_types.push_back(
+        eight_bit == 0 ? std::string() : internal::TensorProtoTypeName(eight_bit));
     values[in.name()] = b.Input(in.name());
     result.input_names.push_back(in.name());
     const Shape* shape = g_.ShapeOf(in.name());
@@ -451,6 +457,9 @@ absl::StatusOr<OnnxModel> Importer::Build() {
     outputs.push_back(it->second);
     result.output_names.push_back(out.name());
     result.output_dim_params.push_back(internal::DimParamsOf(out));
+    const int32_t eight_bit = g_.EightBitType(out.name());
+    result.output_eight_bit_types.push_back(
+        eight_bit == 0 ? std::string() : internal::TensorProtoTypeName(eight_bit));
   }
   b.Output(outputs);
   SP_ASSIGN_OR_RETURN(result.model, b.Build());

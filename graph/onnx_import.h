@@ -36,6 +36,11 @@ struct OnnxModel {
   // "seq.0.weight", "onnx::MatMul_12" -> "seq.1.weight". Tensors are stored in PyTorch's layout
   // (a MatMul weight is transposed back to [out, in], LSTM gates reordered to i, f, g, o).
   std::map<std::string, std::string> tensor_fqns;
+  // Per input / output: "INT8" or "UINT8" for an 8-bit integer tensor, which the model holds
+  // in float32 (exact for them; Add wraps modulo 2^8): give such an input as a float32 tensor of
+  // its integers, and read such an output's float32 values as that type. "" for the others.
+  std::vector<std::string> input_eight_bit_types;
+  std::vector<std::string> output_eight_bit_types;
 };
 
 struct OnnxImportOptions {

@@ -2,6 +2,8 @@
 
 #include <google/protobuf/io/coded_stream.h>
 
+#include <cmath>
+
 #include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
 #include "graph/onnx/proto.h"
@@ -49,9 +51,49 @@ std::string TensorToProtoBytes(const Tensor& tensor, const std::string& name) {
   return proto.SerializeAsString();
 }
 
+namespace {
+
+// The TensorProto of a float32 tensor of 8-bit integers, as INT8 or UINT8.
+absl::StatusOr<std::string> EightBitProtoBytes(const Tensor& tensor, const std::string& name,
+                                               const std::string& type) {
+  const bool is_signed = type == "INT8";
+  if (!is_signed && type != "UINT8") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("8-bit type must be INT8 or UINT8, got '", type, "'"));
+  }
+  if (tensor.dtype() != DType::kFloat32) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "an ", type, " output must be held in float32, got ", DTypeName(tensor.dtype())));
+  }
+  const float lo = is_signed ? -128.0f : 0.0f, hi = is_signed ? 127.0f : 255.0f;
+  std::string bytes(static_cast<size_t>(tensor.numel()), '\0');
+  const float* v = tensor.data<float>();
+  for (int64_t i = 0; i < tensor.numel(); ++i) {
+    if (!(v[i] >= lo && v[i] <= hi) || v[i] != std::trunc(v[i])) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("element ", i, " (", v[i], ") is no integer in ", type, "'s range"));
+    }
+    bytes[i] = static_cast<char>(static_cast<int>(v[i]) & 0xff);
+  }
+  onnx::TensorProto proto;
+  proto.set_name(name);
+  for (int64_t d : tensor.shape()) proto.add_dims(d);
+  proto.set_data_type(is_signed ? onnx::TensorProto::INT8 : onnx::TensorProto::UINT8);
+  proto.set_raw_data(std::move(bytes));
+  return proto.SerializeAsString();
+}
+
+}  // namespace
+
 absl::Status WriteTensorProtoFile(const Tensor& tensor, const std::string& path,
-                                  const std::string& name) {
-  return internal::WriteFileBytes(path, TensorToProtoBytes(tensor, name));
+                                  const std::string& name, const std::string& eight_bit_type) {
+  if (eight_bit_type.empty())
+    return internal::WriteFileBytes(path, TensorToProtoBytes(tensor, name));
+  absl::StatusOr<std::string> bytes = EightBitProtoBytes(tensor, name, eight_bit_type);
+  if (!bytes.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("'", path, "': ", bytes.status().message()));
+  }
+  return internal::WriteFileBytes(path, *bytes);
 }
 
 }  // namespace structprune

@@ -20,9 +20,12 @@ absl::StatusOr<Tensor> ReadTensorProtoFile(const std::string& path);
 absl::StatusOr<Tensor> TensorFromProtoBytes(absl::string_view bytes);
 
 // Writes `tensor` as a TensorProto (raw little-endian data) with an optional `name`.
-// InvalidArgument naming the path when the file cannot be written.
+// `eight_bit_type` "INT8" or "UINT8" writes a float32 tensor of 8-bit integers (an
+// OnnxModel's 8-bit output) as that type. InvalidArgument naming the path when the file cannot
+// be written, or naming the element that is no integer of the type.
 absl::Status WriteTensorProtoFile(const Tensor& tensor, const std::string& path,
-                                  const std::string& name = "");
+                                  const std::string& name = "",
+                                  const std::string& eight_bit_type = "");
 std::string TensorToProtoBytes(const Tensor& tensor, const std::string& name = "");
 
 }  // namespace structprune

@@ -1,6 +1,9 @@
 #include "ops/elementwise.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <string>
 #include <vector>
 
 #include "core/eigen.h"
@@ -36,9 +39,22 @@ absl::StatusOr<double> ReadAlpha(const OpCall& call) {
   return alpha;
 }
 
+// The wrap_to attribute: 0 (none), 8 bits unsigned (uint8) or signed (int8).
+enum class Wrap { kNone, kUint8, kInt8 };
+
+absl::StatusOr<Wrap> ReadWrap(const OpCall& call) {
+  absl::StatusOr<std::string> wrap = GetStringAttr(*call.attrs, "wrap_to", "");
+  if (!wrap.ok()) return internal::WithOpContext(call, wrap.status());
+  if (wrap->empty()) return Wrap::kNone;
+  if (*wrap == "uint8") return Wrap::kUint8;
+  if (*wrap == "int8") return Wrap::kInt8;
+  return OpError(call, absl::StrCat("wrap_to must be \"int8\" or \"uint8\", got \"", *wrap, "\""));
+}
+
 absl::StatusOr<ValueInfo> AddInfer(const OpCall& call) {
   SP_RETURN_IF_ERROR(internal::ExpectTensorInputs(call, 2, 2));
   SP_RETURN_IF_ERROR(ReadAlpha(call).status());
+  SP_RETURN_IF_ERROR(ReadWrap(call).status());
   SP_ASSIGN_OR_RETURN(Shape out, BroadcastShape(call, call.inputs[0].shape, call.inputs[1].shape));
   return ValueInfo::Of(std::move(out));
 }
@@ -91,18 +107,39 @@ LoopNest PlanLoops(const Shape& a, const Shape& b, const Shape& out) {
 
 class AddKernel : public Kernel {
  public:
-  AddKernel(float alpha, LoopNest nest, int64_t numel)
-      : alpha_(alpha), nest_(std::move(nest)), numel_(numel), counter_(nest_.sizes.size(), 0) {}
+  AddKernel(float alpha, Wrap wrap, LoopNest nest, int64_t numel)
+      : alpha_(alpha),
+        wrap_(wrap),
+        nest_(std::move(nest)),
+        numel_(numel),
+        counter_(nest_.sizes.size(), 0) {}
 
   absl::Status Run(absl::Span<const Value* const> inputs, Value& output) override {
+    Sum(inputs, output);
+    if (wrap_ != Wrap::kNone) WrapToEightBits(output.tensor.data<float>());
+    return absl::OkStatus();
+  }
+
+ private:
+  // The sum of two 8-bit integers (at most 2 * 255 in magnitude) is exact in float32; its low 8
+  // bits are the wrapped result, read as unsigned or as two's complement.
+  void WrapToEightBits(float* y) const {
+    for (int64_t i = 0; i < numel_; ++i) {
+      const uint8_t bits = static_cast<uint8_t>(static_cast<int64_t>(std::nearbyint(y[i])) & 0xff);
+      y[i] = wrap_ == Wrap::kUint8 ? static_cast<float>(bits)
+                                   : static_cast<float>(static_cast<int8_t>(bits));
+    }
+  }
+
+  void Sum(absl::Span<const Value* const> inputs, Value& output) {
     const float* a = inputs[0]->tensor.data<float>();
     const float* b = inputs[1]->tensor.data<float>();
     float* y = output.tensor.data<float>();
-    if (numel_ == 0) return absl::OkStatus();
+    if (numel_ == 0) return;
     const size_t k = nest_.sizes.size();
     if (k == 0) {  // every dim has size 1
       y[0] = a[0] + alpha_ * b[0];
-      return absl::OkStatus();
+      return;
     }
     const int64_t n = nest_.sizes[k - 1];
     const int64_t inner_a = nest_.a_strides[k - 1], inner_b = nest_.b_strides[k - 1];
@@ -122,10 +159,8 @@ class AddKernel : public Kernel {
         offset_b -= nest_.b_strides[d] * (nest_.sizes[d] - 1);
       }
     }
-    return absl::OkStatus();
   }
 
- private:
   // y[i] = a[i * sa] + alpha * b[i * sb], strides 0 or 1.
   void Inner(const float* a, int64_t sa, const float* b, int64_t sb, float* y, int64_t n) const {
     if (sa == 1 && sb == 1) {
@@ -149,6 +184,7 @@ class AddKernel : public Kernel {
   }
 
   float alpha_;
+  Wrap wrap_;
   LoopNest nest_;
   int64_t numel_;
   std::vector<int64_t> counter_;  // odometer over the outer dims, sized once here
@@ -156,10 +192,11 @@ class AddKernel : public Kernel {
 
 absl::StatusOr<std::unique_ptr<Kernel>> AddCreate(const OpCall& call) {
   SP_ASSIGN_OR_RETURN(double alpha, ReadAlpha(call));
+  SP_ASSIGN_OR_RETURN(Wrap wrap, ReadWrap(call));
   const Shape& a = call.inputs[0].shape;
   const Shape& b = call.inputs[1].shape;
   SP_ASSIGN_OR_RETURN(Shape out, BroadcastShape(call, a, b));
-  return std::make_unique<AddKernel>(static_cast<float>(alpha), PlanLoops(a, b, out),
+  return std::make_unique<AddKernel>(static_cast<float>(alpha), wrap, PlanLoops(a, b, out),
                                      NumElements(out));
 }
 

@@ -31,6 +31,7 @@ absl::StatusOr<LstmAttrs> ReadAttrs(const AttrMap& a) {
   SP_ASSIGN_OR_RETURN(c.num_layers, GetIntAttr(a, "num_layers", 1));
   SP_ASSIGN_OR_RETURN(c.bias, GetBoolAttr(a, "bias", true));
   SP_ASSIGN_OR_RETURN(c.batch_first, GetBoolAttr(a, "batch_first", false));
+  SP_ASSIGN_OR_RETURN(c.peepholes, GetBoolAttr(a, "peepholes", false));
   SP_ASSIGN_OR_RETURN(bool bidirectional, GetBoolAttr(a, "bidirectional", false));
   SP_ASSIGN_OR_RETURN(int64_t proj_size, GetIntAttr(a, "proj_size", 0));
   if (bidirectional || proj_size != 0) {
@@ -62,6 +63,10 @@ absl::StatusOr<LstmParams> ReadParams(const OpCall& call) {
       for (int64_t i = 0; i < 4 * H; ++i) {
         layer.bias.data<float>()[i] = b_ih.data<float>()[i] + b_hh.data<float>()[i];
       }
+    }
+    if (p.attrs.peepholes) {
+      SP_ASSIGN_OR_RETURN(layer.peephole,
+                          internal::ExpectParameter(call, LayerName("peephole", l), {3 * H}));
     }
     p.layers.push_back(std::move(layer));
   }
@@ -164,6 +169,8 @@ class LstmKernel : public Kernel {
         std::fill_n(h, B * H, 0.0f);
         std::fill_n(c, B * H, 0.0f);
       }
+      // Peepholes [3H]: p_i, p_f, p_o; none reads as zeros.
+      const float* peep = layer.peephole.defined() ? layer.peephole.data<float>() : nullptr;
       auto Whh = AsMatrix(layer.weight_hh, 4 * H, H);
       auto G = AsMatrix(gates_, B, 4 * H);
       float* next = next_.data<float>();
@@ -173,12 +180,16 @@ class LstmKernel : public Kernel {
         for (int64_t b = 0; b < B; ++b) {
           const float* gr = gates_.data<float>() + b * 4 * H;
           for (int64_t j = 0; j < H; ++j) {
-            const float i_gate = Sigmoid(gr[j]);
-            const float f_gate = Sigmoid(gr[H + j]);
-            const float g_gate = std::tanh(gr[2 * H + j]);
-            const float o_gate = Sigmoid(gr[3 * H + j]);
             float& cell = c[b * H + j];
+            const float pi = peep != nullptr ? peep[j] * cell : 0.0f;
+            const float pf = peep != nullptr ? peep[H + j] * cell : 0.0f;
+            const float i_gate = Sigmoid(gr[j] + pi);
+            const float f_gate = Sigmoid(gr[H + j] + pf);
+            const float g_gate = std::tanh(gr[2 * H + j]);
             cell = f_gate * cell + i_gate * g_gate;
+            // The output gate peeks at the new cell.
+            const float po = peep != nullptr ? peep[2 * H + j] * cell : 0.0f;
+            const float o_gate = Sigmoid(gr[3 * H + j] + po);
             h[b * H + j] = o_gate * std::tanh(cell);
           }
         }
@@ -210,7 +221,8 @@ class LstmKernel : public Kernel {
 absl::StatusOr<std::unique_ptr<Kernel>> Create(const OpCall& call) {
   SP_ASSIGN_OR_RETURN(LstmParams p, ReadParams(call));
   SP_ASSIGN_OR_RETURN(LstmGeometry g, Geometry(call, p.attrs));
-  if (!call.reference_kernels) {
+  // oneDNN's LSTM is built without peephole weights: a peephole LSTM runs on the reference.
+  if (!call.reference_kernels && !p.attrs.peepholes) {
     auto fast = internal::CreateOnednnLstm(g, p.layers, call.num_threads);
     if (fast.ok()) return fast;
     if (fast.status().code() != absl::StatusCode::kUnimplemented) return fast.status();
@@ -231,6 +243,7 @@ absl::Status InitModule(Module& m, Rng& rng) {
       m.SetParameter(LayerName("bias_ih", l), internal::UniformInit(rng, {4 * H}, bound));
       m.SetParameter(LayerName("bias_hh", l), internal::UniformInit(rng, {4 * H}, bound));
     }
+    if (a.peepholes) m.SetParameter(LayerName("peephole", l), Tensor::Zeros({3 * H}));
   }
   return absl::OkStatus();
 }
@@ -240,8 +253,13 @@ absl::Status InitModule(Module& m, Rng& rng) {
 OpKind LstmAttrs::Kind() { return OpKind::kLstm; }
 
 AttrMap LstmAttrs::ToAttrs() const {
-  return {{"input_size", input_size}, {"hidden_size", hidden_size}, {"num_layers", num_layers},
-          {"bias", bias}, {"batch_first", batch_first}};
+  AttrMap a = {{"input_size", input_size},
+               {"hidden_size", hidden_size},
+               {"num_layers", num_layers},
+               {"bias", bias},
+               {"batch_first", batch_first}};
+  if (peepholes) a["peepholes"] = true;
+  return a;
 }
 
 const OpDef kLstmOp = {&Infer, &Create, &InitModule};

@@ -187,11 +187,26 @@ absl::Status ReadModuleParams(const OpCall& call, BatchNormParams& p) {
       SP_ASSIGN_OR_RETURN(p.bias, ExpectParameter(call, "bias", c));
     }
   }
+  absl::StatusOr<bool> onnx_training = GetBoolAttr(a, "onnx_training_mode", false);
+  if (!onnx_training.ok()) return internal::WithOpContext(call, onnx_training.status());
+  absl::StatusOr<double> momentum = GetFloatAttr(a, "momentum", 0.1);
+  if (!momentum.ok()) return internal::WithOpContext(call, momentum.status());
   if (*track) {
     SP_ASSIGN_OR_RETURN(p.running_mean, ExpectParameter(call, "running_mean", c));
     SP_ASSIGN_OR_RETURN(p.running_var, ExpectParameter(call, "running_var", c));
   } else {
     p.batch_stats = true;  // eval without running statistics: PyTorch uses the batch's
+  }
+  if (*onnx_training) {
+    if (!*track) {
+      return OpError(call, "onnx_training_mode needs running statistics (track_running_stats)");
+    }
+    if (!(*momentum >= 0.0 && *momentum <= 1.0)) {
+      return OpError(call, absl::StrCat("momentum must lie in [0, 1], got ", *momentum));
+    }
+    p.onnx_training_mode = true;
+    p.batch_stats = true;
+    p.momentum = *momentum;
   }
   return absl::OkStatus();
 }
@@ -243,6 +258,10 @@ absl::StatusOr<ValueInfo> BatchNormInfer(const OpCall& call) {
                                       "statistics, got input ",
                                       ShapeToString(in)));
   }
+  if (p.onnx_training_mode) {
+    return ValueInfo::Tuple(
+        {ValueInfo::Of(in), ValueInfo::Of({p.channels}), ValueInfo::Of({p.channels})});
+  }
   return ValueInfo::Of(in);
 }
 
@@ -269,13 +288,14 @@ class BatchNormKernel : public Kernel {
       const float* weight = inputs.size() > 3 ? inputs[3]->tensor.data<float>() : Data(p_.weight);
       const float* bias = inputs.size() > 4 ? inputs[4]->tensor.data<float>() : Data(p_.bias);
       BatchStatistics(src);
+      if (p_.onnx_training_mode) UpdateRunningStatistics(output);
       ComputeAffine(shift_.data(), scale_.data(), weight, bias);  // mean, var -> scale, shift
     } else if (inputs.size() > 1) {
       ComputeAffine(inputs[1]->tensor.data<float>(), inputs[2]->tensor.data<float>(),
                     inputs.size() > 3 ? inputs[3]->tensor.data<float>() : nullptr,
                     inputs.size() > 4 ? inputs[4]->tensor.data<float>() : nullptr);
     }
-    float* dst = output.tensor.data<float>();
+    float* dst = (p_.onnx_training_mode ? output.items[0].tensor : output.tensor).data<float>();
     for (int64_t n = 0; n < N_; ++n) {
       for (int64_t c = 0; c < C_; ++c) {
         const int64_t base = (n * C_ + c) * inner_;
@@ -322,6 +342,21 @@ class BatchNormKernel : public Kernel {
     }
   }
 
+  // ONNX's update, from the batch mean (shift_) and biased variance (scale_) BatchStatistics
+  // left: running' = running * (1 - momentum) + batch * momentum, momentum in PyTorch's sense
+  // (ONNX's momentum attribute is 1 - it). Computed in double, rounded to float.
+  void UpdateRunningStatistics(Value& output) {
+    const float* mean = p_.running_mean.data<float>();
+    const float* var = p_.running_var.data<float>();
+    float* mean_out = output.items[1].tensor.data<float>();
+    float* var_out = output.items[2].tensor.data<float>();
+    const double m = p_.momentum;
+    for (int64_t c = 0; c < C_; ++c) {
+      mean_out[c] = static_cast<float>(mean[c] * (1.0 - m) + shift_[c] * m);
+      var_out[c] = static_cast<float>(var[c] * (1.0 - m) + scale_[c] * m);
+    }
+  }
+
   BatchNormParams p_;
   int64_t N_, C_, inner_;
   std::vector<float> scale_, shift_;  // [C], sized once here; Run never allocates
@@ -359,11 +394,13 @@ AttrMap LayerNormAttrs::ToAttrs() const {
 }
 
 AttrMap BatchNorm2dAttrs::ToAttrs() const {
-  return {{"num_features", num_features},
-          {"eps", eps},
-          {"momentum", momentum},
-          {"affine", affine},
-          {"track_running_stats", track_running_stats}};
+  AttrMap a = {{"num_features", num_features},
+               {"eps", eps},
+               {"momentum", momentum},
+               {"affine", affine},
+               {"track_running_stats", track_running_stats}};
+  if (onnx_training_mode) a["onnx_training_mode"] = true;
+  return a;
 }
 
 const OpDef kLayerNormOp = {&LayerNormInfer, &LayerNormCreate, &LayerNormInit};

@@ -34,9 +34,14 @@ extern const OpDef kLayerNormOp;
 struct BatchNorm2dAttrs {
   int64_t num_features = 0;
   double eps = 1e-5;
-  double momentum = 0.1;  // unused in eval
+  double momentum = 0.1;  // used by onnx_training_mode only (unused in eval)
   bool affine = true;
   bool track_running_stats = true;
+  // ONNX BatchNormalization(training_mode=1): normalize with the batch's statistics and return
+  // (y, running_mean', running_var') where running' = (1 - momentum) * running + momentum *
+  // batch, the batch variance being the biased (population) one as ONNX specifies (PyTorch's
+  // own training update uses the unbiased variance). The module's buffers are not changed.
+  bool onnx_training_mode = false;
   AttrMap ToAttrs() const;
 };
 
@@ -56,6 +61,8 @@ struct BatchNormParams {
   int64_t channels = 0;
   double eps = 1e-5;
   bool batch_stats = false;  // normalize with the batch's statistics
+  bool onnx_training_mode = false;  // also return the updated running statistics (ONNX's way)
+  double momentum = 0.1;
   // Module form (undefined when absent); the functional form reads them from its inputs.
   Tensor weight, bias, running_mean, running_var;
 };

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
+#include "pruning/unprunable_ops.h"
 
 namespace structprune {
 
@@ -32,6 +33,7 @@ absl::StatusOr<Tensor> BaseSparsifier::InitialMask(const Module& module, const C
 
 absl::Status BaseSparsifier::Prepare(GraphModule& model, std::optional<SparsityConfig> config) {
   if (model_ != nullptr) return absl::FailedPreconditionError("sparsifier is already prepared");
+  SP_RETURN_IF_ERROR(CheckNoUnprunableOps(model));
   if (!config) config = MakeConfigFromModel(model.root());
   SP_ASSIGN_OR_RETURN(std::vector<ConfigGroup> groups, ResolveConfig(*config, defaults_, model.root()));
   absl::flat_hash_map<std::string, Tensor> masks;

@@ -31,8 +31,8 @@ class BaseSparsifier {
 
   // Attaches to `model` (not owned: it must outlive the sparsifier). Without a config every
   // supported tensor is configured (MakeConfigFromModel). Errors (InvalidArgument/NotFound
-  // naming the config entry; FailedPrecondition when already prepared) leave the model as
-  // it was.
+  // naming the config entry; FailedPrecondition when already prepared; Unimplemented naming
+  // the node for the ops CheckNoUnprunableOps refuses) leave the model as it was.
   absl::Status Prepare(GraphModule& model, std::optional<SparsityConfig> config = std::nullopt);
 
   // Calls UpdateMask for every group when mask update is enabled (the default). All masks

@@ -289,6 +289,15 @@ int RunPrune(const PruneFlags& flags, const ParsedArgs& args) {
   if (!loaded.ok()) return Fail(kCommand, loaded.status());
   GraphModule& model = loaded->onnx.model;
   const std::vector<Shape>& shapes = loaded->input_shapes;
+  // 8-bit integer inputs are held in float32: an exported model would declare them FLOAT.
+  for (size_t i = 0; i < loaded->onnx.input_eight_bit_types.size(); ++i) {
+    const std::string& type = loaded->onnx.input_eight_bit_types[i];
+    if (type.empty()) continue;
+    return Fail(kCommand,
+                absl::UnimplementedError(absl::StrCat("model input '", loaded->onnx.input_names[i],
+                                                      "' is an 8-bit integer tensor (", type,
+                                                      "); pruning handles float32 models only")));
+  }
 
   ConfigFile config;
   if (!flags.config.empty()) {

@@ -2,6 +2,7 @@
 // writing output_0.pb, output_1.pb, ... run binds inputs used as weights: a graph input read
 // where the importer needs a constant (Conv's W, as ONNX's backend node tests pass it) is
 // imported as a constant of the given value.
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -57,6 +58,14 @@ int RunForward(const std::string& path, const std::vector<std::string>& input_pa
   for (const std::string& p : data_paths) {
     absl::StatusOr<Tensor> t = ReadTensorProtoFile(p);
     if (!t.ok()) return Fail(kCommand, t.status());
+    const size_t k = inputs.size();
+    if (k < onnx->input_eight_bit_types.size() && !onnx->input_eight_bit_types[k].empty() &&
+        t->dtype() == DType::kInt64) {
+      // An 8-bit input (read as int64) is held in float32, exact for its values.
+      Tensor f = Tensor::Zeros(t->shape());
+      std::copy_n(t->data<int64_t>(), t->numel(), f.data<float>());
+      t = std::move(f);
+    }
     if (t->dtype() != DType::kFloat32) {
       return Fail(kCommand,
                   absl::InvalidArgumentError(absl::StrCat(
@@ -94,7 +103,9 @@ int RunForward(const std::string& path, const std::vector<std::string>& input_pa
         i < onnx->output_names.size() ? onnx->output_names[i] : absl::StrCat("output_", i);
     const std::string file =
         (std::filesystem::path(out_dir) / absl::StrCat("output_", i, ".pb")).string();
-    if (absl::Status s = WriteTensorProtoFile((*outputs)[i], file, name); !s.ok()) {
+    const std::string eight_bit =
+        i < onnx->output_eight_bit_types.size() ? onnx->output_eight_bit_types[i] : "";
+    if (absl::Status s = WriteTensorProtoFile((*outputs)[i], file, name, eight_bit); !s.ok()) {
       return Fail(kCommand, s);
     }
     std::printf("%s: %s %s\n", file.c_str(), name.c_str(),

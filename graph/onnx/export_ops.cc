@@ -144,13 +144,28 @@ absl::StatusOr<ExportValue> Lstm(OnnxWriter& w, const ExportCall& c) {
       AddIntAttr(cat, "axis", 1);
       b = cat.output(0);
     }
+    // Peepholes [3H] in blocks i, f, o -> ONNX's P [1, 3H] in i, o, f.
+    SP_ASSIGN_OR_RETURN(Tensor peephole, Param(c, absl::StrCat("peephole_l", l)));
+    std::string p;
+    if (peephole.defined()) {
+      Tensor t = Tensor::Zeros({1, 3 * hidden});
+      const float* src = peephole.data<float>();
+      float* dst = t.data<float>();
+      std::copy_n(src, hidden, dst);
+      std::copy_n(src + 2 * hidden, hidden, dst + hidden);
+      std::copy_n(src + hidden, hidden, dst + 2 * hidden);
+      p = w.Initializer(absl::StrCat(c.fqn, ".peephole_l", l), t);
+    }
     std::vector<std::string> in = {x, wi, wh};
-    if (!b.empty() || c.args.size() >= 3) in.push_back(b);
+    if (!b.empty() || c.args.size() >= 3 || !p.empty()) in.push_back(b);
     if (c.args.size() >= 3) {
       SP_ASSIGN_OR_RETURN(std::string h0, Arg(c, 1));
       SP_ASSIGN_OR_RETURN(std::string c0, Arg(c, 2));
       in.insert(in.end(), {"", h0, c0});
+    } else if (!p.empty()) {
+      in.insert(in.end(), {"", "", ""});
     }
+    if (!p.empty()) in.push_back(p);
     onnx::NodeProto& lstm = w.AddNode("LSTM", c.scope, in, 3);
     AddIntAttr(lstm, "hidden_size", hidden);
     onnx::NodeProto& squeeze =
@@ -297,14 +312,26 @@ absl::StatusOr<ExportValue> Pool3d(OnnxWriter& w, const ExportCall& c) {
   return WritePool(w, c, x, OnnxWindowOf(p.is_max, p, list));
 }
 
-// Identity, or with return_mask an inference Dropout (ratio kept) whose mask is output 1.
+// Identity, or with return_mask an inference Dropout (ratio kept) whose mask is output 1; in
+// training mode a Dropout with training_mode true (and the seed, when there is one).
 absl::StatusOr<ExportValue> Dropout(OnnxWriter& w, const ExportCall& c) {
   SP_ASSIGN_OR_RETURN(std::string x, Arg(c, 0));
   SP_ASSIGN_OR_RETURN(bool return_mask, GetBoolAttr(*c.attrs, "return_mask", false));
-  if (!return_mask) return Value(w.AddNode("Identity", c.scope, {x}).output(0));
+  SP_ASSIGN_OR_RETURN(bool training, GetBoolAttr(*c.attrs, "training", false));
+  if (!return_mask && !training) return Value(w.AddNode("Identity", c.scope, {x}).output(0));
   SP_ASSIGN_OR_RETURN(double p, GetFloatAttr(*c.attrs, "p", 0.5));
-  onnx::NodeProto& dropout =
-      w.AddNode("Dropout", c.scope, {x, w.ScalarConstant(c.scope, static_cast<float>(p))}, 2);
+  std::vector<std::string> in = {x, w.ScalarConstant(c.scope, static_cast<float>(p))};
+  if (training) {
+    Tensor t = Tensor::Zeros({}, DType::kBool);
+    t.data<bool>()[0] = true;
+    in.push_back(w.Constant(c.scope, t));
+  }
+  onnx::NodeProto& dropout = w.AddNode("Dropout", c.scope, in, return_mask ? 2 : 1);
+  if (c.attrs->contains("seed")) {
+    SP_ASSIGN_OR_RETURN(int64_t seed, GetIntAttr(*c.attrs, "seed", 0));
+    AddIntAttr(dropout, "seed", seed);
+  }
+  if (!return_mask) return Value(dropout.output(0));
   return ExportValue{"", true, {Value(dropout.output(0)), Value(dropout.output(1))}};
 }
 
@@ -440,10 +467,16 @@ absl::StatusOr<ExportValue> BatchNorm(OnnxWriter& w, const ExportCall& c) {
     return Fail(c, "without running statistics (batch statistics in eval)");
   if (weight.empty()) weight = w.Constant(c.scope, Tensor::Full({channels}, 1.0f));
   if (bias.empty()) bias = w.Constant(c.scope, Tensor::Zeros({channels}));
-  onnx::NodeProto& bn = w.AddNode("BatchNormalization", c.scope, {x, weight, bias, mean, var});
+  SP_ASSIGN_OR_RETURN(bool onnx_training, GetBoolAttr(*c.attrs, "onnx_training_mode", false));
+  if (onnx_training && w.opset() < 14) return Fail(c, "onnx_training_mode needs opset 14");
+  onnx::NodeProto& bn =
+      w.AddNode("BatchNormalization", c.scope, {x, weight, bias, mean, var}, onnx_training ? 3 : 1);
   AddFloatAttr(bn, "epsilon", static_cast<float>(eps));
   AddFloatAttr(bn, "momentum", static_cast<float>(1.0 - momentum));
-  return Value(bn.output(0));
+  if (!onnx_training) return Value(bn.output(0));
+  // (y, running_mean', running_var') are training mode's Y, running_mean and running_var.
+  AddIntAttr(bn, "training_mode", 1);
+  return ExportValue{"", true, {Value(bn.output(0)), Value(bn.output(1)), Value(bn.output(2))}};
 }
 
 absl::StatusOr<ExportValue> Activation(OnnxWriter& w, const ExportCall& c) {
@@ -637,6 +670,8 @@ absl::StatusOr<ExportValue> ExportOp(OnnxWriter& w, const ExportCall& c) {
     case OpKind::kAdd: {
       SP_ASSIGN_OR_RETURN(double alpha, GetFloatAttr(*c.attrs, "alpha", 1.0));
       if (alpha != 1.0) return Fail(c, "alpha != 1");
+      // The model holds 8-bit integers in float32; a float Add would not wrap.
+      if (c.attrs->contains("wrap_to")) return Fail(c, "wrap_to (8-bit integer addition)");
       SP_ASSIGN_OR_RETURN(std::string a, Arg(c, 0));
       SP_ASSIGN_OR_RETURN(std::string b, Arg(c, 1));
       return Value(w.AddNode("Add", c.scope, {a, b}).output(0));

@@ -133,6 +133,12 @@ MatchResult MatchClip(const OnnxGraph& g, int anchor) {
     }
     if (i + 1 >= n.input_size() || In(n, i + 1).empty()) continue;
     std::optional<float> v = ScalarConstant(g, In(n, i + 1));
+    const OnnxConstant* bound = g.Constant(In(n, i + 1));
+    if (!v && g.EightBitType(In(n, 0)) != 0 && bound != nullptr &&
+        bound->tensor.dtype() == DType::kInt64 && bound->tensor.numel() == 1) {
+      // An 8-bit Clip's bounds are 8-bit integers (read as int64), exact in float.
+      v = static_cast<float>(bound->tensor.data<int64_t>()[0]);
+    }
     if (!v) {
       return Unsupported(
           n, absl::StrCat("bound '", In(n, i + 1), "' must be a float scalar constant"));

@@ -733,6 +733,10 @@ MatchResult MatchAdd(const OnnxGraph& g, int anchor) {
                                        "') that is not float is not supported"));
   }
   if (op.constants.size() == 2) return Unsupported(n, "both operands are constants");
+  // 8-bit integer operands (held in float32): the sum wraps like ONNX's integer Add.
+  if (const int32_t type = g.EightBitType(Out(n, 0)); type != 0) {
+    op.attrs["wrap_to"] = std::string(type == onnx::TensorProto::INT8 ? "int8" : "uint8");
+  }
   return op;
 }
 
@@ -756,37 +760,46 @@ MatchResult MatchIdentity(const OnnxGraph& g, int anchor) {
   if (n.op_type() == "Dropout") {
     // Dropout-12 takes ratio and training_mode as inputs (before, ratio is an attribute and
     // an inference run is the identity). Training with ratio 0 is the identity too.
+    bool training = false;
     if (n.input_size() >= 3 && !In(n, 2).empty()) {
-      const OnnxConstant* training = g.Constant(In(n, 2));
-      if (training == nullptr || training->tensor.dtype() != DType::kBool ||
-          training->tensor.numel() != 1) {
+      const OnnxConstant* t = g.Constant(In(n, 2));
+      if (t == nullptr || t->tensor.dtype() != DType::kBool || t->tensor.numel() != 1) {
         return Unsupported(n, "training_mode must be a constant boolean");
       }
-      const bool zero_ratio = n.input_size() >= 2 && IsScalarConstant(g, In(n, 1), 0.0);
-      if (training->tensor.data<bool>()[0] && !zero_ratio) {
-        return Unsupported(n,
-                           "training-mode Dropout is not supported (only ratio 0): its output "
-                           "and mask are random");
-      }
+      training = t->tensor.data<bool>()[0];
     }
-    if (OutputUsed(g, n, 1)) {
-      // The mask keeps every element: dropout(x, return_mask=True) -> (x, all-true mask).
+    const bool mask_used = OutputUsed(g, n, 1);
+    if (mask_used && g.opset() < 10) {
       // Before opset 10 the mask is a float tensor.
-      if (g.opset() < 10) {
-        return Unsupported(n, absl::StrCat("output 1 ('", Out(n, 1),
-                                           "'), the mask, is read only from opset 10 (bool)"));
-      }
-      // The ratio (an input from opset 12, an attribute before) is kept for export.
-      SP_ASSIGN_OR_RETURN(float ratio, FloatAttr(n, "ratio", 0.5f));
+      return Unsupported(n, absl::StrCat("output 1 ('", Out(n, 1),
+                                         "'), the mask, is read only from opset 10 (bool)"));
+    }
+    // The ratio (an input from opset 12, an attribute before) matters in training and is kept
+    // for export with the mask; an inference Dropout without its mask never reads it.
+    float ratio = 0.5f;
+    if (training || mask_used) {
+      SP_ASSIGN_OR_RETURN(ratio, FloatAttr(n, "ratio", 0.5f));
       if (n.input_size() >= 2 && !In(n, 1).empty()) {
         std::optional<float> r = ScalarConstant(g, In(n, 1));
         if (!r) return Unsupported(n, "ratio must be a float scalar constant");
         ratio = *r;
       }
-      ImportOp op = MakeOp(s, OpKind::kDropout, In(n, 0),
-                           DropoutAttrs{.p = ratio, .return_mask = true}.ToAttrs());
+      training = training && ratio != 0.0f;
+    }
+    if (training || mask_used) {
+      // Training: a random mask, numpy's stream when the node has a seed. Inference: the mask
+      // keeps every element, dropout(x, return_mask=True) -> (x, all-true mask).
+      if (training && (ratio < 0.0f || ratio >= 1.0f)) {
+        return InvalidNode(n, absl::StrCat("ratio must lie in [0, 1), got ", ratio));
+      }
+      DropoutAttrs attrs{.p = ratio, .training = training, .return_mask = mask_used};
+      if (training && FindAttr(n, "seed") != nullptr) {
+        SP_ASSIGN_OR_RETURN(int64_t seed, IntAttr(n, "seed", 0));
+        attrs.seed = seed;
+      }
+      ImportOp op = MakeOp(s, OpKind::kDropout, In(n, 0), attrs.ToAttrs());
       op.functional_only = true;
-      op.outputs = {{Out(n, 0), {0}}, {Out(n, 1), {1}}};
+      if (mask_used) op.outputs = {{Out(n, 0), {0}}, {Out(n, 1), {1}}};
       return op;
     }
   }

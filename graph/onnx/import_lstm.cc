@@ -32,11 +32,39 @@ Tensor ReorderGates(const float* src, int64_t hidden, int64_t cols) {
   return out;
 }
 
+// sequence_lens (input 4) is accepted when every entry is the full sequence length, which
+// makes it a no-op; anything else (shorter sequences, a length not known at import) is refused.
+absl::Status CheckFullSequenceLengths(const OnnxGraph& g, const onnx::NodeProto& n,
+                                      bool batch_major) {
+  const OnnxConstant* lens = g.Constant(In(n, 4));
+  if (lens == nullptr || lens->tensor.dtype() != DType::kInt64) {
+    return Unsupported(n, "sequence_lens must be a constant integer tensor");
+  }
+  const Shape* x = g.ShapeOf(In(n, 0));
+  const int64_t T = x != nullptr && x->size() == 3 ? (*x)[batch_major ? 1 : 0] : -1;
+  const int64_t B = x != nullptr && x->size() == 3 ? (*x)[batch_major ? 0 : 1] : -1;
+  if (T < 0) return Unsupported(n, "sequence_lens needs X's static sequence length");
+  if (lens->tensor.dim() != 1 || (B >= 0 && lens->tensor.numel() != B)) {
+    return InvalidNode(n,
+                       absl::StrCat("sequence_lens has shape ", ShapeToString(lens->tensor.shape()),
+                                    ", expected [", B, "]"));
+  }
+  for (int64_t len : lens->tensor.values<int64_t>()) {
+    if (len != T) {
+      return Unsupported(
+          n, absl::StrCat("sequence_lens entry ", len, " is not the sequence length ", T,
+                          "; only full-length sequences are supported"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 struct Layer {
   const onnx::NodeProto* node = nullptr;
   int index = -1;
   int64_t input_size = 0;
   Tensor weight_ih, weight_hh, bias_ih, bias_hh;  // PyTorch layout; biases undefined without B
+  Tensor peephole;  // [3H] blocks i, f, o (from P's i, o, f); undefined without P
   std::string w_name;
   bool zero_state = true;
   bool batch_major = false;  // layout=1: X [B, T, I], Y [B, T, 1, H], Y_h / Y_c [B, 1, H]
@@ -60,12 +88,6 @@ absl::StatusOr<Layer> ReadLayer(const OnnxGraph& g, int index) {
   if (layout != 0 && layout != 1) return InvalidNode(n, absl::StrCat("layout ", layout));
   layer.batch_major = layout == 1;
   if (n.input_size() < 3) return InvalidNode(n, "LSTM needs X, W and R");
-  for (int i : {4, 7}) {
-    if (i < n.input_size() && !In(n, i).empty()) {
-      return Unsupported(n,
-                         i == 4 ? "sequence_lens is not supported" : "peepholes are not supported");
-    }
-  }
   if (g.Constant(In(n, 0)) != nullptr) return Unsupported(n, "input X is a constant");
   SP_ASSIGN_OR_RETURN(const Tensor* w, RequireFloatConstant(g, n, 1, "W"));
   SP_ASSIGN_OR_RETURN(const Tensor* r, RequireFloatConstant(g, n, 2, "R"));
@@ -96,6 +118,23 @@ absl::StatusOr<Layer> ReadLayer(const OnnxGraph& g, int index) {
     SP_ASSIGN_OR_RETURN(
         layer.bias_hh,
         ReorderGates(b->data<float>() + 4 * hidden, hidden, 1).Reshape({4 * hidden}));
+  }
+  if (n.input_size() > 4 && !In(n, 4).empty()) {
+    SP_RETURN_IF_ERROR(CheckFullSequenceLengths(g, n, layer.batch_major));
+  }
+  if (n.input_size() > 7 && !In(n, 7).empty()) {
+    SP_ASSIGN_OR_RETURN(const Tensor* peep, RequireFloatConstant(g, n, 7, "P"));
+    if (peep->numel() != 3 * hidden) {
+      return InvalidNode(
+          n, absl::StrCat("P ", ShapeToString(peep->shape()), " is not [1, ", 3 * hidden, "]"));
+    }
+    // P's blocks are i, o, f; ours i, f, o.
+    layer.peephole = Tensor::Zeros({3 * hidden});
+    const float* src = peep->data<float>();
+    float* dst = layer.peephole.data<float>();
+    std::copy_n(src, hidden, dst);
+    std::copy_n(src + 2 * hidden, hidden, dst + hidden);
+    std::copy_n(src + hidden, hidden, dst + 2 * hidden);
   }
   for (int i : {5, 6}) {
     if (i < n.input_size() && !In(n, i).empty() && !g.IsKnownZero(In(n, i)))
@@ -245,6 +284,7 @@ MatchResult MatchLstm(const OnnxGraph& g, int anchor) {
     if (!layer.ok() || !layer->zero_state || layer->batch_major ||
         layer->input_size != Hidden(cur) || Hidden(*layer) != Hidden(cur) ||
         layer->bias_ih.defined() != first.bias_ih.defined() ||
+        layer->peephole.defined() != first.peephole.defined() ||
         !SameModule(first, *layer, static_cast<int64_t>(layers.size()))) {
       break;
     }
@@ -280,7 +320,8 @@ MatchResult MatchLstm(const OnnxGraph& g, int anchor) {
                        .hidden_size = hidden,
                        .num_layers = static_cast<int64_t>(layers.size()),
                        .bias = first.bias_ih.defined(),
-                       .batch_first = batch_first}
+                       .batch_first = batch_first,
+                       .peepholes = first.peephole.defined()}
                  .ToAttrs();
   op.inputs = {x};
   if (!first.zero_state) {
@@ -312,6 +353,9 @@ MatchResult MatchLstm(const OnnxGraph& g, int anchor) {
     if (l.bias_ih.defined()) {
       op.tensors.push_back({absl::StrCat("bias_ih_l", k), l.bias_ih, false, ""});
       op.tensors.push_back({absl::StrCat("bias_hh_l", k), l.bias_hh, false, ""});
+    }
+    if (l.peephole.defined()) {
+      op.tensors.push_back({absl::StrCat("peephole_l", k), l.peephole, false, In(*l.node, 7)});
     }
   }
   op.nodes = nodes;

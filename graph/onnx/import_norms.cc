@@ -97,8 +97,12 @@ MatchResult MatchBatchNorm(const OnnxGraph& g, int anchor) {
   const onnx::NodeProto& n = s.anchor();
   if (n.input_size() != 5) return InvalidNode(n, "BatchNormalization needs 5 inputs");
   if (g.Constant(In(n, 0)) != nullptr) return Unsupported(n, "input X is a constant");
+  // training_mode=1 (opset 14 on): Y from the batch's statistics, outputs 1 and 2 the running
+  // statistics updated with momentum (BatchNorm2d's onnx_training_mode).
   SP_ASSIGN_OR_RETURN(int64_t training, IntAttr(n, "training_mode", 0));
-  if (training != 0) return Unsupported(n, "training_mode=1 is not supported");
+  if (training != 0 && training != 1) {
+    return InvalidNode(n, absl::StrCat("training_mode must be 0 or 1, got ", training));
+  }
   // Before opset 14 the outputs choose the mode: Y alone is inference, Y with the running
   // and saved statistics is training. Before opset 9, spatial=0 normalizes per activation.
   if (g.opset() < 14) {
@@ -115,7 +119,13 @@ MatchResult MatchBatchNorm(const OnnxGraph& g, int anchor) {
     SP_ASSIGN_OR_RETURN(int64_t spatial, IntAttr(n, "spatial", 1));
     if (spatial != 1) return Unsupported(n, "spatial=0 (per-activation statistics)");
   }
-  for (int i = 1; i < n.output_size(); ++i) SP_RETURN_IF_ERROR(RequireUnusedOutput(g, n, i));
+  if (training == 0) {
+    for (int i = 1; i < n.output_size(); ++i) SP_RETURN_IF_ERROR(RequireUnusedOutput(g, n, i));
+  } else if (n.output_size() > 3) {
+    return InvalidNode(n, absl::StrCat("training_mode=1 has at most 3 outputs (Y, running_mean, "
+                                       "running_var), got ",
+                                       n.output_size()));
+  }
   const Shape* in = g.ShapeOf(In(n, 0));
   if (in != nullptr && in->size() != 4) {
     return Unsupported(
@@ -137,8 +147,15 @@ MatchResult MatchBatchNorm(const OnnxGraph& g, int anchor) {
                          .eps = eps,
                          .momentum = 1.0 - momentum,  // ONNX keeps the old mean's share
                          .affine = affine,
-                         .track_running_stats = true};
+                         .track_running_stats = true,
+                         .onnx_training_mode = training == 1};
   ImportOp op = MakeOp(s, OpKind::kBatchNorm2d, In(n, 0), attrs.ToAttrs());
+  if (training == 1) {
+    op.outputs.clear();
+    for (int i = 0; i < n.output_size(); ++i) {
+      if (!Out(n, i).empty()) op.outputs.push_back({Out(n, i), {i}});
+    }
+  }
   if (affine) {
     op.tensors.push_back({"weight", *t[0], false, In(n, 1)});
     op.tensors.push_back({"bias", *t[1], false, In(n, 2)});

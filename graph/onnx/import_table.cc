@@ -24,8 +24,10 @@ constexpr ImportPattern kPatterns[] = {
     {"MatMul", "MatMul(x, W) -> nn.Linear(bias=False), any other MatMul -> matmul", false,
      &MatchMatMul},
     {"Conv", "Conv (2-D, symmetric pads) -> nn.Conv2d", false, &MatchConv},
-    {"BatchNormalization", "BatchNormalization (inference) -> nn.BatchNorm2d", false,
-     &MatchBatchNorm},
+    {"BatchNormalization",
+     "BatchNormalization -> nn.BatchNorm2d (training_mode=1: onnx_training_mode, the updated "
+     "running statistics as outputs 1 and 2)",
+     false, &MatchBatchNorm},
     {"LayerNormalization", "LayerNormalization -> nn.LayerNorm", false, &MatchLayerNorm},
     {"Add", "Add(Mul(Div(Sub(x, ReduceMean), Sqrt(Add(ReduceMean(Pow), eps))), w), b) -> LayerNorm",
      false, &MatchDecomposedLayerNorm},
@@ -50,7 +52,7 @@ constexpr ImportPattern kPatterns[] = {
     {"Identity", "Identity -> its input", false, &MatchIdentity},
     {"Dropout",
      "Dropout (inference, or training with ratio 0) -> its input; mask used -> "
-     "dropout(return_mask=True)",
+     "dropout(return_mask=True); training -> dropout(training=True, seed: numpy's stream)",
      false, &MatchIdentity},
 
     // Activations as PyTorch 1.13 writes them (decomposed forms first).
@@ -83,7 +85,10 @@ constexpr ImportPattern kPatterns[] = {
     {"Softplus", "Softplus -> Softplus", false, &MatchSimpleActivation},
     {"Softsign", "Softsign -> Softsign", false, &MatchSimpleActivation},
     {"Shrink", "Shrink(bias=0) -> Hardshrink", false, &MatchSimpleActivation},
-    {"Add", "Add(a, b) -> add (a constant operand read with get_attr)", false, &MatchAdd},
+    {"Add",
+     "Add(a, b) -> add (a constant operand read with get_attr; INT8 / UINT8 operands: "
+     "wrap_to)",
+     false, &MatchAdd},
     {"Transpose", "Transpose swapping two dims -> transpose", false, &MatchTranspose},
 };
 
@@ -102,7 +107,8 @@ constexpr ConstantOperands kConstantOperands[] = {
     {"Dropout", 1, 2},             // ratio, training_mode
     {"Gemm", 1, 2},                // B, C
     {"LayerNormalization", 1, 2},  // Scale, B
-    {"LSTM", 1, 3},                // W, R, B
+    {"LSTM", 1, 4},                // W, R, B, sequence_lens
+    {"LSTM", 7, 7},                // P
     {"MatMul", 1, 1},              // B (the Linear's weight)
     {"Pad", 1, 3},                 // pads, constant_value, axes (before an AveragePool)
     {"PRelu", 1, 1},               // slope
@@ -115,7 +121,7 @@ absl::Span<const ImportPattern> ImportPatterns() { return kPatterns; }
 
 bool IsConstantOperand(absl::string_view op_type, int input) {
   for (const ConstantOperands& c : kConstantOperands) {
-    if (op_type == c.op_type) return input >= c.first && input <= c.last;
+    if (op_type == c.op_type && input >= c.first && input <= c.last) return true;
   }
   return false;
 }

@@ -53,6 +53,7 @@ absl::StatusOr<std::unique_ptr<OnnxGraph>> OnnxGraph::Create(const onnx::ModelPr
   g->RecordInputShapes();
   SP_RETURN_IF_ERROR(g->Propagate());
   g->ComputeLiveness();
+  SP_RETURN_IF_ERROR(g->RecordEightBitValues());
   return g;
 }
 

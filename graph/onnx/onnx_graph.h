@@ -65,6 +65,10 @@ class OnnxGraph {
   // All elements zero: a zero constant, a ConstantOfShape of zeros, or a Slice / Expand / ...
   // of one, whose shape is computed at run time (an LSTM's zero initial state).
   bool IsKnownZero(absl::string_view value) const;
+  // TensorProto::INT8 or UINT8 for a value holding 8-bit integers: an 8-bit graph input and
+  // what Add, Clip, MaxPool (output 0) and Identity compute from one. The engine holds them in
+  // float32, which is exact for them (eight_bit_values.cc). 0 for any other value.
+  int32_t EightBitType(absl::string_view value) const;
 
  private:
   OnnxGraph() = default;
@@ -73,6 +77,9 @@ class OnnxGraph {
   // Folds constant nodes and infers the static shapes of the others, in one forward pass.
   absl::Status Propagate();
   void ComputeLiveness();
+  // Finds the 8-bit values; Unimplemented naming the node when a live node other than the ops
+  // above reads one (eight_bit_values.cc).
+  absl::Status RecordEightBitValues();
   bool IsKnownZero(absl::string_view value, int depth) const;
 
   const onnx::GraphProto* graph_ = nullptr;
@@ -83,6 +90,7 @@ class OnnxGraph {
   absl::flat_hash_set<std::string> model_inputs_;
   absl::flat_hash_map<std::string, OnnxConstant> constants_;
   absl::flat_hash_map<std::string, Shape> shapes_;
+  absl::flat_hash_map<std::string, int32_t> eight_bit_;
   std::vector<bool> live_;
   std::vector<bool> folded_;
 };

@@ -709,8 +709,10 @@ bool RegionSupports(const OpCall& call, const Shape& output) {
     }
     case OpKind::kAdd: {
       absl::StatusOr<double> alpha = GetFloatAttr(*call.attrs, "alpha", 1.0);
+      // wrap_to (8-bit integer addition) has no oneDNN form.
       return call.inputs.size() == 2 && call.inputs[0].shape == call.inputs[1].shape &&
-             !call.inputs[0].shape.empty() && alpha.ok() && *alpha == 1.0;
+             !call.inputs[0].shape.empty() && alpha.ok() && *alpha == 1.0 &&
+             !call.attrs->contains("wrap_to");
     }
     case OpKind::kMaxPool2d:
     case OpKind::kAvgPool2d:
@@ -721,6 +723,8 @@ bool RegionSupports(const OpCall& call, const Shape& output) {
       return IsChannelCat(call);
     case OpKind::kDropout:  // with return_mask its result is a tuple (and a bool mask)
       if (GetBoolAttr(*call.attrs, "return_mask", false).value_or(true)) return false;
+      // Training mode draws a random mask: only the inference form is the identity.
+      if (GetBoolAttr(*call.attrs, "training", false).value_or(true)) return false;
       [[fallthrough]];
     case OpKind::kFlatten:
     case OpKind::kIdentity:

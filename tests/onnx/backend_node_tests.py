@@ -39,26 +39,9 @@ SUPPORTED_OPS = {
 # Test -> a text its error message must hold. Each of these is a valid ONNX form that the
 # importer refuses because the engine (PyTorch's ops, float32 tensors) cannot express it.
 EXPECTED_UNSUPPORTED = {
-    # Element types other than float32 (the engine computes in float32 only), and values that
-    # are not tensors (optional, sequence).
-    "test_add_uint8": "is not a float tensor (UINT8)",
-    "test_clip_default_int8_inbounds": "is not a float tensor (INT8)",
-    "test_clip_default_int8_max": "must be a float scalar constant",
-    "test_clip_default_int8_min": "must be a float scalar constant",
-    "test_maxpool_2d_uint8": "is not a float tensor (UINT8)",
+    # Values that are not tensors (optional, sequence).
     "test_identity_opt": "is not a float tensor (not a tensor)",
     "test_identity_sequence": "is not a float tensor (not a tensor)",
-    # BatchNormalization's running statistics (training mode).
-    "test_batchnorm_epsilon_training_mode": "training_mode=1 is not supported",
-    "test_batchnorm_example_training_mode": "training_mode=1 is not supported",
-    # Random dropout (training mode with a non-zero ratio): ONNX's expected output and mask
-    # come from numpy's random generator.
-    "test_training_dropout": "training-mode Dropout is not supported",
-    "test_training_dropout_default": "training-mode Dropout is not supported",
-    "test_training_dropout_default_mask": "training-mode Dropout is not supported",
-    "test_training_dropout_mask": "training-mode Dropout is not supported",
-    # LSTM beyond nn.LSTM: peepholes and sequence lengths.
-    "test_lstm_with_peepholes": "sequence_lens is not supported",
 }
 
 

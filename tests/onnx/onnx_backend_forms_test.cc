@@ -244,6 +244,35 @@ TEST(OnnxBatchNorm, StatisticsOutputsBeforeOpset14AreTrainingMode) {
                                                        HasSubstr("runs in training mode"))));
 }
 
+TEST(OnnxBatchNorm, TrainingModeNormalizesWithBatchStatisticsAndUpdatesRunningOnesAndRoundTrips) {
+  OnnxModelBuilder b = BatchNormModel(15, 3);
+  b.Output("running_mean").Output("running_var");
+  onnx::ModelProto proto;
+  ASSERT_TRUE(proto.ParseFromString(b.Bytes()));
+  internal::AddIntAttr(*proto.mutable_graph()->mutable_node(0), "training_mode", 1);
+  SP_ASSERT_OK_AND_ASSIGN(OnnxModel m, ImportOnnxFromBytes(proto.SerializeAsString()));
+  // x [2, 2, 1, 1]: channel 0 {1, 3} (mean 2, biased variance 1), channel 1 {0, 4} (mean 2,
+  // variance 4); momentum 0.9 (ONNX's default) keeps 0.9 of the old statistics.
+  const Tensor x = Values({2, 2, 1, 1}, {1, 0, 3, 4});
+  for (int pass = 0; pass < 2; ++pass) {
+    SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> out, RunModel(m.model, {x}));
+    ASSERT_EQ(out.size(), 3u);
+    // 1e-5: eps inside the square root.
+    EXPECT_TRUE(AllClose(out[0], Values({2, 2, 1, 1}, {-1, -4, 3, 2}), 1e-5, 1e-5));
+    EXPECT_TRUE(AllClose(out[1], Values({2}, {0.65f, 1.1f}), 1e-6, 1e-6));
+    EXPECT_TRUE(AllClose(out[2], Values({2}, {3.7f, 1.3f}), 1e-6, 1e-6));
+    if (pass == 0) {
+      OnnxExportOptions options{.opset = 15, .output_names = m.output_names};
+      SP_ASSERT_OK_AND_ASSIGN(std::string bytes,
+                              ExportOnnxToBytes(m.model, {{2, 2, 1, 1}}, options));
+      onnx::ModelProto exported;
+      ASSERT_TRUE(exported.ParseFromString(bytes));
+      EXPECT_NO_THROW(onnx::checker::check_model(exported));
+      SP_ASSERT_OK_AND_ASSIGN(m, ImportOnnxFromBytes(bytes));
+    }
+  }
+}
+
 TEST(OnnxBatchNorm, NonSpatialOfOpset7IsUnimplemented) {
   OnnxModelBuilder b = BatchNormModel(7, 1);
   onnx::ModelProto m;
@@ -325,9 +354,15 @@ OnnxModelBuilder TrainingDropout(float ratio) {
 TEST(OnnxDropout, TrainingWithRatioZeroIsTheIdentity) {
   SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> y, ImportAndRun(TrainingDropout(0.0f), {Ramp()}));
   EXPECT_TRUE(AllClose(y[0], Ramp(), 0, 0));
-  EXPECT_THAT(ImportOnnxFromBytes(TrainingDropout(0.5f).Bytes()),
-              StatusIs(absl::StatusCode::kUnimplemented,
-                       HasSubstr("training-mode Dropout is not supported (only ratio 0)")));
+}
+
+TEST(OnnxDropout, TrainingWithoutSeedZeroesOrScalesEachElement) {
+  SP_ASSERT_OK_AND_ASSIGN(OnnxModel m, ImportOnnxFromBytes(TrainingDropout(0.5f).Bytes()));
+  SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> y, RunModel(m.model, {Ramp()}));
+  for (int64_t i = 0; i < 6; ++i) {
+    const float v = y[0].data<float>()[i];
+    EXPECT_TRUE(v == 0.0f || v == 2.0f * Ramp().data<float>()[i]) << v;
+  }
 }
 
 TEST(OnnxDropout, ReadsTheRatioAttributeOfOpset10) {
@@ -387,12 +422,29 @@ TEST(OnnxDropout, MaskOfAnInferenceDropoutIsAllTrueAndRoundTrips) {
   }
 }
 
-TEST(OnnxDropout, RandomMaskIsUnimplementedAndMaskBeforeOpset10) {
-  EXPECT_THAT(ImportOnnxFromBytes(DropoutWithMask(true, 0.5f).Bytes()),
-              StatusIs(absl::StatusCode::kUnimplemented,
+TEST(OnnxDropout, SeededTrainingMaskIsNumpysAndRoundTrips) {
+  onnx::ModelProto proto;
+  ASSERT_TRUE(proto.ParseFromString(DropoutWithMask(true, 0.5f).Bytes()));
+  internal::AddIntAttr(*proto.mutable_graph()->mutable_node(0), "seed", 0);
+  SP_ASSERT_OK_AND_ASSIGN(OnnxModel m, ImportOnnxFromBytes(proto.SerializeAsString()));
+  for (int pass = 0; pass < 2; ++pass) {
+    SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> out, RunModel(m.model, {Ramp()}));
+    ASSERT_EQ(out.size(), 2u);
+    // np.random.seed(0); np.random.uniform(0, 1, 6) >= 0.5 drops element 4 only.
+    EXPECT_THAT(out[0].values<float>(), ElementsAre(-6, -4, -2, 0, 0, 4));
+    EXPECT_THAT(out[1].values<bool>(), ElementsAre(true, true, true, true, false, true));
+    if (pass == 0) {
+      SP_ASSERT_OK_AND_ASSIGN(
+          m, ExportCheckedAndBack(m, {onnx::TensorProto::FLOAT, onnx::TensorProto::BOOL}));
+    }
+  }
+}
+
+TEST(OnnxDropout, TrainingRatioOneAndMaskBeforeOpset10AreRefused) {
+  EXPECT_THAT(ImportOnnxFromBytes(DropoutWithMask(true, 1.0f).Bytes()),
+              StatusIs(absl::StatusCode::kInvalidArgument,
                        AllOf(HasSubstr("node 'drop' (Dropout)"),
-                             HasSubstr("training-mode Dropout is not supported (only ratio 0): "
-                                       "its output and mask are random"))));
+                             HasSubstr("ratio must lie in [0, 1), got 1"))));
   OnnxModelBuilder b(9);
   b.Input("x", {2, 3}).Output("y").Output("mask");
   b.Node("Dropout", {"x"}, {"y", "mask"});
@@ -532,6 +584,97 @@ TEST(OnnxLstm, BatchMajorLayoutWithInitialStatesIsUnimplemented) {
   EXPECT_THAT(ImportOnnxFromBytes(b.Bytes()),
               StatusIs(absl::StatusCode::kUnimplemented,
                        HasSubstr("layout=1 with initial_h / initial_c is not supported")));
+}
+
+// LSTM (hidden 1, input 1, no bias) with peepholes P over X [T=2, B=1, 1], sequence_lens `len`,
+// reading Y_h. ONNX blocks i, o, f, c: W = [0.5, 0.25, -0.5, 1], R = [0.1, 0.4, 0.2, -0.3],
+// P (i, o, f) = [0.3, 0.5, -0.2].
+OnnxModelBuilder PeepholeLstm(int64_t len) {
+  OnnxModelBuilder b(14);
+  b.Input("X", {2, 1, 1}).Output("Y_h");
+  b.Initializer("W", Values({1, 4, 1}, {0.5f, 0.25f, -0.5f, 1}));
+  b.Initializer("R", Values({1, 4, 1}, {0.1f, 0.4f, 0.2f, -0.3f}));
+  b.Initializer("P", Values({1, 3}, {0.3f, 0.5f, -0.2f}));
+  b.Initializer("lens", Int64Values({len}));
+  onnx::NodeProto& n = b.Node("LSTM", {"X", "W", "R", "", "lens", "", "", "P"}, {"", "Y_h"});
+  n.set_name("lstm");
+  internal::AddIntAttr(n, "hidden_size", 1);
+  return b;
+}
+
+TEST(OnnxLstm, PeepholesAndFullSequenceLengthsRunAndRoundTrip) {
+  SP_ASSERT_OK_AND_ASSIGN(OnnxModel m, ImportOnnxFromBytes(PeepholeLstm(2).Bytes()));
+  const Tensor x = Values({2, 1, 1}, {1, -2});
+  for (int pass = 0; pass < 2; ++pass) {
+    SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> y, RunModel(m.model, {x}));
+    ASSERT_EQ(y.size(), 1u);
+    // h_2 computed in double (tests/ops: Lstm.PeepholesMatchHandComputedValues); 1e-6: float32.
+    EXPECT_TRUE(AllClose(y[0], Values({1, 1, 1}, {0.01985461f}), 1e-6, 1e-6));
+    if (pass == 0) {
+      SP_ASSERT_OK_AND_ASSIGN(m, ExportCheckedAndBack(m, {onnx::TensorProto::FLOAT}, {{2, 1, 1}}));
+    }
+  }
+}
+
+TEST(OnnxLstm, ShorterSequenceLengthsAreUnimplemented) {
+  EXPECT_THAT(ImportOnnxFromBytes(PeepholeLstm(1).Bytes()),
+              StatusIs(absl::StatusCode::kUnimplemented,
+                       AllOf(HasSubstr("node 'lstm' (LSTM)"),
+                             HasSubstr("sequence_lens entry 1 is not the sequence length 2"))));
+}
+
+// ---------------------------------------------------------------------------------------------
+// 8-bit integer tensors (INT8, UINT8), held in float32.
+
+// A scalar INT8 initializer `name` = v, as the backend tests' Clip bounds.
+void AddInt8Scalar(onnx::ModelProto& m, const std::string& name, int8_t v) {
+  onnx::TensorProto* t = m.mutable_graph()->add_initializer();
+  t->set_name(name);
+  t->set_data_type(onnx::TensorProto::INT8);
+  t->set_raw_data(std::string(1, static_cast<char>(v)));
+}
+
+TEST(OnnxEightBit, UInt8AddWrapsAndTheTypesAreRecorded) {
+  OnnxModelBuilder b(14);
+  b.Input("x", {4}, onnx::TensorProto::UINT8).Input("y", {4}, onnx::TensorProto::UINT8);
+  b.Output("sum");
+  b.Node("Add", {"x", "y"}, {"sum"}).set_name("add");
+  SP_ASSERT_OK_AND_ASSIGN(OnnxModel m, ImportOnnxFromBytes(b.Bytes()));
+  EXPECT_THAT(m.input_eight_bit_types, ElementsAre("UINT8", "UINT8"));
+  EXPECT_THAT(m.output_eight_bit_types, ElementsAre("UINT8"));
+  SP_ASSERT_OK_AND_ASSIGN(
+      std::vector<Tensor> out,
+      RunModel(m.model, {Values({4}, {200, 255, 3, 0}), Values({4}, {100, 1, 4, 0})}));
+  EXPECT_THAT(out[0].values<float>(), ElementsAre(44, 0, 7, 0));  // modulo 256, as numpy
+  // Export would declare the inputs FLOAT, and a float Add does not wrap.
+  EXPECT_THAT(ExportOnnxToBytes(m.model, {{4}, {4}}, {.opset = 14}),
+              StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("wrap_to")));
+}
+
+TEST(OnnxEightBit, Int8ClipReadsIntegerBounds) {
+  OnnxModelBuilder b(13);
+  b.Input("x", {4}, onnx::TensorProto::INT8).Output("y");
+  b.Node("Clip", {"x", "lo", "hi"}, {"y"});
+  onnx::ModelProto proto;
+  ASSERT_TRUE(proto.ParseFromString(b.Bytes()));
+  AddInt8Scalar(proto, "lo", -2);
+  AddInt8Scalar(proto, "hi", 5);
+  SP_ASSERT_OK_AND_ASSIGN(OnnxModel m, ImportOnnxFromBytes(proto.SerializeAsString()));
+  EXPECT_THAT(m.output_eight_bit_types, ElementsAre("INT8"));
+  SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> out,
+                          RunModel(m.model, {Values({4}, {-100, 0, 3, 100})}));
+  EXPECT_THAT(out[0].values<float>(), ElementsAre(-2, 0, 3, 5));
+}
+
+TEST(OnnxEightBit, OtherReadersOfEightBitTensorsAreUnimplemented) {
+  OnnxModelBuilder b(14);
+  b.Input("x", {4}, onnx::TensorProto::UINT8).Output("y");
+  b.Node("Relu", {"x"}, {"y"}).set_name("relu");
+  EXPECT_THAT(ImportOnnxFromBytes(b.Bytes()),
+              StatusIs(absl::StatusCode::kUnimplemented,
+                       "node 'relu' (Relu): input 'x' is an 8-bit integer tensor (UINT8); 8-bit "
+                       "integer tensors are supported through Add, Clip, MaxPool and Identity "
+                       "only"));
 }
 
 // ---------------------------------------------------------------------------------------------

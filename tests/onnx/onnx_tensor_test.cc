@@ -7,6 +7,7 @@
 
 #include <filesystem>
 
+#include "graph/onnx/proto.h"
 #include "tests/onnx/onnx_fixtures.h"
 #include "tests/testing/status_matchers.h"
 
@@ -88,6 +89,27 @@ TEST(OnnxTensor, BadFilesAreErrors) {
   strings.add_string_data("a");
   EXPECT_THAT(TensorFromProtoBytes(strings.SerializeAsString()),
               StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("STRING")));
+}
+
+TEST(OnnxTensor, WritesEightBitIntegersHeldInFloatAsTheirType) {
+  SP_ASSERT_OK_AND_ASSIGN(Tensor f, Tensor::FromVector({3}, {0, 200, 255}));
+  const std::string path = TempPath("uint8.pb");
+  SP_ASSERT_OK(WriteTensorProtoFile(f, path, "y", "UINT8"));
+  SP_ASSERT_OK_AND_ASSIGN(std::string bytes, internal::ReadFileBytes(path));
+  onnx::TensorProto proto;
+  ASSERT_TRUE(proto.ParseFromString(bytes));
+  EXPECT_EQ(proto.data_type(), onnx::TensorProto::UINT8);
+  EXPECT_EQ(proto.raw_data(), std::string("\x00\xc8\xff", 3));
+  SP_ASSERT_OK_AND_ASSIGN(Tensor back, ReadTensorProtoFile(path));  // integers read as int64
+  EXPECT_THAT(back.values<int64_t>(), ElementsAre(0, 200, 255));
+  SP_ASSERT_OK_AND_ASSIGN(Tensor neg, Tensor::FromVector({2}, {-128, 3}));
+  SP_ASSERT_OK(WriteTensorProtoFile(neg, path, "y", "INT8"));
+  SP_ASSERT_OK_AND_ASSIGN(back, ReadTensorProtoFile(path));
+  EXPECT_THAT(back.values<int64_t>(), ElementsAre(-128, 3));
+  EXPECT_THAT(WriteTensorProtoFile(neg, path, "y", "UINT8"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("element 0 (-128) is no integer in UINT8's range")));
+  std::filesystem::remove(path);
 }
 
 TEST(OnnxTensor, WriteToBadPathIsInvalid) {

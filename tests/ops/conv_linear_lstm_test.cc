@@ -17,7 +17,9 @@ namespace {
 
 using ::structprune::testing::AllClose;
 using ::structprune::testing::StatusIs;
+using ::testing::FloatNear;
 using ::testing::HasSubstr;
+using ::testing::Pointwise;
 
 absl::StatusOr<GraphModule> SingleModule(OpKind kind, const AttrMap& attrs, int num_inputs = 1) {
   GraphBuilder b(/*seed=*/3);
@@ -115,6 +117,33 @@ TEST(Linear, MatchesHandComputedValues) {
   m->SetParameter("bias", *Tensor::FromVector({2}, {0.5f, -1}));
   SP_ASSERT_OK_AND_ASSIGN(auto out, RunModel(model, {*Tensor::FromVector({1, 2}, {1, -1})}));
   EXPECT_THAT(out[0].values<float>(), ::testing::ElementsAre(-0.5f, -2.0f));
+}
+
+TEST(Lstm, PeepholesMatchHandComputedValues) {
+  // H = I = 1, no bias; x = [1, -2] over T = 2. Gates (PyTorch order i, f, g, o) read
+  // W_ih = [0.5, -0.5, 1, 0.25], W_hh = [0.1, 0.2, -0.3, 0.4]; peepholes p_i, p_f, p_o =
+  // [0.3, -0.2, 0.5]: i and f see c_{t-1}, o sees c_t. Expected h_t, c_t in double.
+  SP_ASSERT_OK_AND_ASSIGN(
+      GraphModule model,
+      SingleModule(OpKind::kLstm,
+                   LstmAttrs{.input_size = 1, .hidden_size = 1, .bias = false, .peepholes = true}
+                       .ToAttrs()));
+  Module* m = model.root().FindModule("layer");
+  ASSERT_NE(m->parameter("peephole_l0"), nullptr);  // zeros initially: a plain LSTM
+  EXPECT_THAT(m->parameter("peephole_l0")->values<float>(), ::testing::Each(0.0f));
+  m->SetParameter("weight_ih_l0", *Tensor::FromVector({4, 1}, {0.5f, -0.5f, 1.0f, 0.25f}));
+  m->SetParameter("weight_hh_l0", *Tensor::FromVector({4, 1}, {0.1f, 0.2f, -0.3f, 0.4f}));
+  m->SetParameter("peephole_l0", *Tensor::FromVector({3}, {0.3f, -0.2f, 0.5f}));
+  SP_ASSERT_OK_AND_ASSIGN(auto out, RunModel(model, {*Tensor::FromVector({2, 1, 1}, {1, -2})}));
+  // out = (output [T, B, H], h_n, c_n); 1e-6: float32 recurrence.
+  EXPECT_THAT(out[0].values<float>(),
+              Pointwise(FloatNear(1e-6f), std::vector<float>{0.27345256f, 0.01985461f}));
+  EXPECT_NEAR(out[2].data<float>()[0], 0.04853224f, 1e-6);
+  // Without peepholes the same weights give h = [0.24818687, 0.03433346].
+  m->SetParameter("peephole_l0", Tensor::Zeros({3}));
+  SP_ASSERT_OK_AND_ASSIGN(out, RunModel(model, {*Tensor::FromVector({2, 1, 1}, {1, -2})}));
+  EXPECT_THAT(out[0].values<float>(),
+              Pointwise(FloatNear(1e-6f), std::vector<float>{0.24818687f, 0.03433346f}));
 }
 
 TEST(Lstm, StateShapeErrorsNameTheLayer) {

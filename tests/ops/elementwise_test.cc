@@ -132,5 +132,25 @@ TEST(AddErrors, AlphaMustBeANumber) {
                        ::testing::StartsWith("add 'node': attribute 'alpha'")));
 }
 
+TEST(Add, WrapToEightBitsWrapsTheSumLikeOnnxIntegerAdd) {
+  const Tensor a = *Tensor::FromVector({4}, std::vector<float>{200, 255, 3, 0});
+  const Tensor b = *Tensor::FromVector({4}, std::vector<float>{100, 1, 4, 0});
+  SP_ASSERT_OK_AND_ASSIGN(
+      auto u, RunOp(OpKind::kAdd, {{"wrap_to", std::string("uint8")}}, nullptr, {a, b}));
+  EXPECT_THAT(u[0].values<float>(), ElementsAre(44, 0, 7, 0));  // modulo 256
+  const Tensor c = *Tensor::FromVector({4}, std::vector<float>{100, -128, 127, -3});
+  const Tensor d = *Tensor::FromVector({4}, std::vector<float>{100, -1, 1, 2});
+  SP_ASSERT_OK_AND_ASSIGN(auto s,
+                          RunOp(OpKind::kAdd, {{"wrap_to", std::string("int8")}}, nullptr, {c, d}));
+  EXPECT_THAT(s[0].values<float>(), ElementsAre(-56, 127, -128, -1));  // two's complement
+}
+
+TEST(AddErrors, WrapToMustNameAnEightBitType) {
+  EXPECT_THAT(InferOp(OpKind::kAdd, {{"wrap_to", std::string("int16")}}, nullptr,
+                      {TensorValue(Tensor::Zeros({2})), TensorValue(Tensor::Zeros({2}))}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "add 'node': wrap_to must be \"int8\" or \"uint8\", got \"int16\""));
+}
+
 }  // namespace
 }  // namespace structprune

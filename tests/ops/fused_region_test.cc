@@ -11,6 +11,7 @@
 #include "graph/printer.h"
 #include "gtest/gtest.h"
 #include "ops/conv2d.h"
+#include "ops/dropout.h"
 #include "ops/onednn/region.h"
 #include "ops/pooling.h"
 #include "tests/testing/choice_source.h"
@@ -25,6 +26,7 @@ namespace {
 using ::structprune::testing::GenerateRandomGraph;
 using ::structprune::testing::RandomGraph;
 using ::structprune::testing::RngChoiceSource;
+using ::structprune::testing::Values;
 
 // Seed's random graph and inputs for it; nullopt when the generator declines the seed.
 std::optional<std::pair<RandomGraph, std::vector<Tensor>>> RandomCase(uint64_t seed) {
@@ -164,6 +166,41 @@ TEST(FusedRegion, PoolWithIndicesAndDropoutWithMaskStayOutside) {
   EXPECT_EQ(fused[1].dtype(), DType::kInt64);
   EXPECT_EQ(fused[2].dtype(), DType::kBool);
   EXPECT_THAT(fused[2].values<bool>(), ::testing::Each(true));
+}
+
+TEST(FusedRegion, TrainingDropoutStaysOutside) {
+  // conv1 -> dropout(training, seed 0) -> conv2: a region taking the dropout as the identity
+  // would differ from the node-by-node run (the seeded mask is the same on every run).
+  const AttrMap drop = DropoutAttrs{.p = 0.5, .training = true, .seed = 0}.ToAttrs();
+  const Value x = ::structprune::testing::TensorValue(Tensor::Zeros({1, 3, 4, 4}));
+  EXPECT_FALSE(internal::RegionSupports(
+      ::structprune::testing::MakeOpCall(OpKind::kDropout, drop, nullptr, {x}), {1, 3, 4, 4}));
+  GraphBuilder b(5);
+  b.AddModule("conv1", Conv2dAttrs{.in_channels = 2, .out_channels = 3, .kernel_size = {1, 1}});
+  b.AddModule("conv2", Conv2dAttrs{.in_channels = 3, .out_channels = 2, .kernel_size = {1, 1}});
+  b.Output(b.Call("conv2", b.Call(OpKind::kDropout, b.Call("conv1", b.Input("x")), drop)));
+  SP_ASSERT_OK_AND_ASSIGN(GraphModule model, b.Build());
+  Rng rng(7);
+  const std::vector<Tensor> in = {rng.UniformTensor({2, 2, 6, 6}, -2, 2)};
+  SP_ASSERT_OK_AND_ASSIGN(auto fused, RunModel(model, in, {.fuse = true}));
+  SP_ASSERT_OK_AND_ASSIGN(auto plain, RunModel(model, in, {.fuse = false}));
+  EXPECT_TRUE(::structprune::testing::AllClose(fused[0], plain[0], 1e-5, 1e-6));
+}
+
+TEST(FusedRegion, EightBitAddStaysOutside) {
+  // x + y with wrap_to uint8 after a conv: a region would add in float without wrapping.
+  const AttrMap wrap = {{"wrap_to", std::string("uint8")}};
+  const Value x = ::structprune::testing::TensorValue(Tensor::Zeros({1, 3, 4, 4}));
+  EXPECT_FALSE(internal::RegionSupports(
+      ::structprune::testing::MakeOpCall(OpKind::kAdd, wrap, nullptr, {x, x}), {1, 3, 4, 4}));
+  GraphBuilder b(5);
+  Node* a = b.Call(OpKind::kRelu, b.Input("a"));
+  b.Output(b.Call(OpKind::kAdd, {a, b.Input("b")}, wrap));
+  SP_ASSERT_OK_AND_ASSIGN(GraphModule model, b.Build());
+  const std::vector<Tensor> in = {Values({1, 4}, {200, 3, -1, 255}),
+                                  Values({1, 4}, {100, 4, 1, 2})};
+  SP_ASSERT_OK_AND_ASSIGN(auto fused, RunModel(model, in, {.fuse = true}));
+  EXPECT_THAT(fused[0].values<float>(), ::testing::ElementsAre(44, 7, 1, 1));
 }
 
 // At a fixed thread count a model computes the same bits every run (oneDNN's work split

@@ -342,6 +342,50 @@ TEST(BatchNorm2d, FunctionalBatchNormTakesStatisticsAsInputs) {
               Pointwise(FloatNear(1e-6f), std::vector<float>{-1, -1, 1, 1}));
 }
 
+TEST(BatchNorm2d, OnnxTrainingModeUpdatesRunningStatisticsWithBiasedBatchVariance) {
+  // ONNX BatchNormalization(training_mode=1, momentum=0.9) is momentum 0.1 here.
+  Module m(
+      OpKind::kBatchNorm2d,
+      BatchNorm2dAttrs{.num_features = 2, .eps = 0.0, .momentum = 0.1, .onnx_training_mode = true}
+          .ToAttrs());
+  m.SetParameter("weight", FromValues({2}, {2.0f, 1.0f}));
+  m.SetParameter("bias", FromValues({2}, {1.0f, 0.0f}));
+  m.SetBuffer("running_mean", FromValues({2}, {0.0f, 10.0f}));
+  m.SetBuffer("running_var", FromValues({2}, {1.0f, 2.0f}));
+  // x [2, 2, 1, 2]. Channel 0 over N, H, W: {1, 3, 5, 7}: mean 4, biased variance 5 (the
+  // unbiased one, PyTorch's running update, would be 20/3). Channel 1: {0, 0, 0, 2}: mean 0.5,
+  // biased variance 0.75.
+  SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> out,
+                          RunOp(OpKind::kBatchNorm2d, m.attrs(), &m,
+                                {FromValues({2, 2, 1, 2}, {1, 3, 0, 0, 5, 7, 0, 2})}));
+  ASSERT_EQ(out.size(), 3u);
+  auto c0 = [](double x) { return static_cast<float>((x - 4) / std::sqrt(5.0) * 2 + 1); };
+  auto c1 = [](double x) { return static_cast<float>((x - 0.5) / std::sqrt(0.75)); };
+  EXPECT_THAT(out[0].values<float>(),
+              Pointwise(FloatNear(1e-6f), std::vector<float>{c0(1), c0(3), c1(0), c1(0), c0(5),
+                                                             c0(7), c1(0), c1(2)}));
+  // running' = 0.9 * running + 0.1 * batch.
+  EXPECT_THAT(out[1].values<float>(), Pointwise(FloatNear(1e-6f), std::vector<float>{0.4f, 9.05f}));
+  EXPECT_THAT(out[2].values<float>(),
+              Pointwise(FloatNear(1e-6f), std::vector<float>{1.4f, 1.875f}));
+  // The module's buffers stay as they were.
+  EXPECT_THAT(m.buffer("running_mean")->values<float>(), ElementsAre(0.0f, 10.0f));
+}
+
+TEST(BatchNorm2dErrors, OnnxTrainingModeNeedsRunningStatistics) {
+  SP_ASSERT_OK_AND_ASSIGN(
+      std::unique_ptr<Module> m,
+      MakeModule(OpKind::kBatchNorm2d,
+                 BatchNorm2dAttrs{
+                     .num_features = 3, .track_running_stats = false, .onnx_training_mode = true}
+                     .ToAttrs()));
+  EXPECT_THAT(InferOp(OpKind::kBatchNorm2d, m->attrs(), m.get(),
+                      {TensorValue(Tensor::Zeros({2, 3, 2, 2}))}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "BatchNorm2d 'node': onnx_training_mode needs running statistics "
+                       "(track_running_stats)"));
+}
+
 TEST(BatchNorm2dErrors, ModuleInputMustBe4D) {
   Module m(OpKind::kBatchNorm2d, BatchNorm2dAttrs{.num_features = 3}.ToAttrs());
   EXPECT_THAT(InferOp(OpKind::kBatchNorm2d, m.attrs(), &m, {TensorValue(Tensor::Zeros({3, 4, 4}))}),

@@ -283,11 +283,48 @@ TEST(DropoutErrors, BoolInputIsRefused) {
                "supported"));
 }
 
-TEST(DropoutErrors, TrainingModeIsUnimplemented) {
-  EXPECT_THAT(
-      InferOp(OpKind::kDropout, {{"training", true}}, nullptr, {TensorValue(Tensor::Zeros({2}))}),
-      StatusIs(absl::StatusCode::kUnimplemented,
-               "Dropout 'node': training-mode dropout is not supported (inference only)"));
+TEST(Dropout, SeededTrainingModeDrawsNumpysLegacyStream) {
+  // numpy: np.random.seed(0); np.random.uniform(0, 1, 6) = [0.5488135, 0.71518937, 0.60276338,
+  // 0.54488318, 0.4236548, 0.64589411]; p = 0.5 drops element 4 only, the rest scale by 2.
+  const Tensor x = *Tensor::FromVector({2, 3}, std::vector<float>{1, 2, 3, 4, 5, 6});
+  const AttrMap attrs =
+      DropoutAttrs{.p = 0.5, .training = true, .return_mask = true, .seed = 0}.ToAttrs();
+  for (int run = 0; run < 2; ++run) {  // the same seed gives the same mask on every run
+    SP_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> out, RunOp(OpKind::kDropout, attrs, nullptr, {x}));
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_THAT(out[0].values<float>(), ElementsAre(2, 4, 6, 8, 0, 12));
+    EXPECT_THAT(out[1].values<bool>(), ElementsAre(true, true, true, true, false, true));
+  }
+  // np.random.seed(42): uniform draws [0.3745, 0.9507, 0.7320, 0.5987, 0.1560, 0.1560]; p = 0.25
+  // keeps the first four, scaled by the float32 1 / 0.75.
+  SP_ASSERT_OK_AND_ASSIGN(
+      std::vector<Tensor> out,
+      RunOp(OpKind::kDropout, DropoutAttrs{.p = 0.25, .training = true, .seed = 42}.ToAttrs(),
+            nullptr, {x}));
+  const float scale = 1.0f / 0.75f;
+  EXPECT_THAT(out[0].values<float>(), ElementsAre(scale, 2 * scale, 3 * scale, 4 * scale, 0, 0));
+}
+
+TEST(Dropout, UnseededTrainingModeKeepsOrZeroesAndScales) {
+  Tensor x = Tensor::Full({4096}, 3.0f);
+  SP_ASSERT_OK_AND_ASSIGN(
+      std::vector<Tensor> out,
+      RunOp(OpKind::kDropout, DropoutAttrs{.p = 0.5, .training = true}.ToAttrs(), nullptr, {x}));
+  int64_t kept = 0;
+  for (float v : out[0].values<float>()) {
+    ASSERT_TRUE(v == 0.0f || v == 6.0f) << v;
+    kept += v != 0.0f;
+  }
+  // Binomial(4096, 0.5): mean 2048, standard deviation 32; 8 deviations is never reached.
+  EXPECT_NEAR(kept, 2048, 256);
+}
+
+TEST(DropoutErrors, SeedMustFitNumpysLegacySeeding) {
+  EXPECT_THAT(InferOp(OpKind::kDropout, DropoutAttrs{.training = true, .seed = -1}.ToAttrs(),
+                      nullptr, {TensorValue(Tensor::Zeros({2}))}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "Dropout 'node': seed must lie in [0, 2^32 - 1] (numpy's legacy seeding), "
+                       "got -1"));
 }
 
 TEST(DropoutErrors, ProbabilityMustBeInUnitInterval) {

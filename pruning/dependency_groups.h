@@ -42,7 +42,7 @@ struct DependencyGraph {
     int group;
     std::vector<int64_t> channel_of_row;
   };
-  absl::flat_hash_map<std::string, RowMap> producer_rows;  // unordered: do not iterate for output
+  std::map<std::string, RowMap> producer_rows;
   // A channel of a group (group -1: a channel no producer group owns).
   struct GroupChannel {
     int32_t group = -1;

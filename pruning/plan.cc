@@ -53,7 +53,6 @@ absl::Status FinalizeTree(Module& m, absl::flat_hash_set<const Module*>& done) {
 }  // namespace
 
 PrunePlan::PrunePlan(const GraphModule& model, PruneOptions options) : model_(model), options_(options) {
-  calls_.reserve(model.graph().size());
   for (const Node* node : model.graph().nodes()) {
     if (node->kind() == NodeKind::kCallModule) ++calls_[node->target()];
     if (node->kind() == NodeKind::kGetAttr) ++get_attrs_[node->target()];
@@ -61,7 +60,7 @@ PrunePlan::PrunePlan(const GraphModule& model, PruneOptions options) : model_(mo
 }
 
 absl::Status PrunePlan::CheckSingleUse(absl::string_view module_fqn, absl::string_view tensor_fqn) const {
-  auto count = [](const absl::flat_hash_map<std::string, int>& m, absl::string_view key) {
+  auto count = [](const std::map<std::string, int, std::less<>>& m, absl::string_view key) {
     auto it = m.find(key);
     return it == m.end() ? 0 : it->second;
   };
@@ -149,7 +148,7 @@ absl::Status PrunePlan::Commit(GraphModule& model) const {
     for (int64_t i = 0; i < delta.numel(); ++i) folded.data<float>()[i] += delta.data<float>()[i];
     m->SetParameter("bias", folded);
   }
-  absl::flat_hash_set<Module*> touched;
+  std::set<Module*> touched;
   auto slice = [&](const std::string& fqn, const std::map<int64_t, std::vector<int64_t>>& dims) -> absl::Status {
     const auto [module_fqn, name] = internal::SplitTensorFqn(fqn);
     SP_ASSIGN_OR_RETURN(Module * m, module_ready(module_fqn, "slice"));

@@ -4,11 +4,10 @@
 #define STRUCTPRUNE_PRUNING_PLAN_H_
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
-#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "graph/graph_module.h"
 #include "pruning/report.h"
@@ -60,14 +59,12 @@ class PrunePlan {
 
   const GraphModule& model_;
   PruneOptions options_;
-  // Hash maps: a 10,000-layer plan looks a name up per edit, and Commit's result does not
-  // depend on the order edits are applied in.
-  absl::flat_hash_map<std::string, int> calls_;      // module fqn -> call_module nodes
-  absl::flat_hash_map<std::string, int> get_attrs_;  // tensor fqn -> get_attr nodes
-  absl::flat_hash_map<std::string, std::map<int64_t, std::vector<int64_t>>> slices_;  // fqn -> dim -> keep
-  absl::flat_hash_map<std::string, Tensor> bias_deltas_;                              // module fqn -> delta
-  absl::flat_hash_map<std::string, AttrMap> attrs_;
-  absl::flat_hash_set<std::string> handled_;
+  std::map<std::string, int, std::less<>> calls_;      // module fqn -> call_module nodes
+  std::map<std::string, int, std::less<>> get_attrs_;  // tensor fqn -> get_attr nodes
+  std::map<std::string, std::map<int64_t, std::vector<int64_t>>> slices_;  // fqn -> dim -> keep
+  std::map<std::string, Tensor> bias_deltas_;                              // module fqn -> delta
+  std::map<std::string, AttrMap> attrs_;
+  std::set<std::string> handled_;
   PruneReport report_;
 };
 

@@ -36,8 +36,7 @@ absl::Status BaseSparsifier::Prepare(GraphModule& model, std::optional<SparsityC
   SP_RETURN_IF_ERROR(CheckNoUnprunableOps(model));
   if (!config) config = MakeConfigFromModel(model.root());
   SP_ASSIGN_OR_RETURN(std::vector<ConfigGroup> groups, ResolveConfig(*config, defaults_, model.root()));
-  absl::flat_hash_map<std::string, Tensor> masks;
-  masks.reserve(groups.size());
+  std::map<std::string, Tensor> masks;
   for (const ConfigGroup& g : groups) {
     SP_ASSIGN_OR_RETURN(Tensor mask, InitialMask(*model.root().FindModule(g.module_fqn), g));
     masks[g.tensor_fqn] = mask;

@@ -9,7 +9,6 @@
 #include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "graph/graph_module.h"
 #include "pruning/config.h"
@@ -74,8 +73,7 @@ class BaseSparsifier {
 
   GraphModule* model_ = nullptr;
   std::vector<ConfigGroup> groups_;
-  // tensor_fqn -> bool mask; storage shared with parametrizations. Unordered: iterate groups_.
-  absl::flat_hash_map<std::string, Tensor> masks_;
+  std::map<std::string, Tensor> masks_;  // tensor_fqn -> bool mask; storage shared with parametrizations
 
  private:
   Options defaults_;

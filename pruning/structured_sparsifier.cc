@@ -259,7 +259,7 @@ absl::StatusOr<PruneReport> BaseStructuredSparsifier::Prune(PruneOptions options
   plan.report().params_before = model_->NumParameters();
   PatternMatcher matcher(patterns_);
   // Configured producers by module FQN: only chains starting at one of them are pruned.
-  absl::flat_hash_map<std::string, std::vector<const ConfigGroup*>> configured;
+  std::map<std::string, std::vector<const ConfigGroup*>> configured;
   for (const ConfigGroup& g : groups_) configured[g.module_fqn].push_back(&g);
   if (uses_dependency_groups()) {
     // Linear/Conv2d producers go through their dependency groups; LSTMs keep their patterns.

@@ -9,6 +9,7 @@
 #include "graph/model_stats.h"
 #include "pruning/config.h"
 #include "pruning/dependency_groups.h"
+#include "pruning/unprunable_ops.h"
 #include "tools/cli_common.h"
 
 namespace structprune::cli {
@@ -52,6 +53,11 @@ int RunInfo(const std::string& path) {
               static_cast<long long>(stats->params), static_cast<long long>(stats->flops));
 
   std::printf("prunable groups (channels removed together):\n");
+  // What `prune` would refuse before looking at any group.
+  if (absl::Status refused = CheckNoUnprunableOps(onnx.model); !refused.ok()) {
+    std::printf("  none: %s\n", std::string(refused.message()).c_str());
+    return kExitOk;
+  }
   if (dg->groups.empty()) std::printf("  none\n");
   for (size_t i = 0; i < dg->groups.size(); ++i) {
     const ChannelGroup& g = dg->groups[i];

@@ -109,6 +109,27 @@ check "info mlp: no progress when stderr is not a terminal" test ! -s "$ERR"
 expect 0 "info convnet" "$BIN" info "$CONV"
 check "info convnet: residual group couples producers" grep -qE "producers (stem|conv1|conv2)\.weight, " "$OUT"
 expect 0 "info lstm" "$BIN" info "$LSTM" && check "info lstm: hidden units" contains "$OUT" "8 hidden units"
+# A model prune refuses outright (training-mode BatchNormalization): info says so instead of
+# listing groups. Written with onnx.helper (Debian's python3-onnx, which the tests install).
+/usr/bin/python3 - "$TMP/bn_training.onnx" <<'PY'
+import sys
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+inits = [numpy_helper.from_array(np.random.default_rng(0).standard_normal((4, 2, 1, 1)).astype(np.float32), "conv.weight")]
+inits += [numpy_helper.from_array(np.full(4, v, np.float32), n)
+          for n, v in [("s", 1.0), ("b", 0.0), ("mean", 0.0), ("var", 1.0)]]
+nodes = [helper.make_node("Conv", ["x", "conv.weight"], ["c"], name="/conv/Conv"),
+         helper.make_node("BatchNormalization", ["c", "s", "b", "mean", "var"], ["y", "m", "v"],
+                          name="/bn/BatchNormalization", training_mode=1)]
+graph = helper.make_graph(nodes, "bn_training",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 2, 3, 3])],
+                          [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in ("y", "m", "v")],
+                          inits)
+onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 15)]), sys.argv[1])
+PY
+expect 0 "info: training-mode BatchNorm" "$BIN" info "$TMP/bn_training.onnx" &&
+  check "info: says prune refuses training-mode BatchNorm" contains "$OUT" "none: cannot prune a model calling"
 expect_error "info: missing file" "$TMP/missing.onnx" "$BIN" info "$TMP/missing.onnx"
 expect_error "info: missing model argument" "missing MODEL.onnx" "$BIN" info
 expect_error "info: extra argument" "unexpected argument 'extra'" "$BIN" info "$MLP" extra

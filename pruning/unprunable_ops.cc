@@ -8,14 +8,18 @@ namespace {
 
 // The variant of `node` pruning refuses, or "" when there is none.
 std::string UnprunableVariant(const GraphModule& model, const Node& node) {
-  const Module* module =
-      node.kind() == NodeKind::kCallModule ? model.root().FindModule(node.target()) : nullptr;
   if (node.kind() != NodeKind::kCallModule && node.kind() != NodeKind::kCallFunction) return "";
-  const AttrMap& attrs = module != nullptr ? module->attrs() : node.attrs();
-  auto flag = [&](absl::string_view name) {
-    return GetBoolAttr(attrs, name, false).value_or(true);
+  // Looked up only for the ops below, not for every node.
+  auto attrs = [&]() -> const AttrMap& {
+    const Module* module =
+        node.kind() == NodeKind::kCallModule ? model.root().FindModule(node.target()) : nullptr;
+    return module != nullptr ? module->attrs() : node.attrs();
   };
-  switch (node.op()) {
+  auto flag = [&](absl::string_view name) {
+    return GetBoolAttr(attrs(), name, false).value_or(true);
+  };
+  const OpKind op = node.op();
+  switch (op) {
     case OpKind::kDropout:
       return flag("training") ? "training-mode dropout (a random mask)" : "";
     case OpKind::kBatchNorm2d:
@@ -26,7 +30,7 @@ std::string UnprunableVariant(const GraphModule& model, const Node& node) {
       return flag("peepholes") ? "peepholes (ONNX LSTM's P: the peephole weights are not sliced)"
                                : "";
     case OpKind::kAdd:
-      return attrs.contains("wrap_to") ? "wrap_to (8-bit integer values, not float32 channels)"
+      return attrs().contains("wrap_to") ? "wrap_to (8-bit integer values, not float32 channels)"
                                        : "";
     default:
       return "";

@@ -1,6 +1,7 @@
 #include "graph/module.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
@@ -134,10 +135,15 @@ Module* Module::child(absl::string_view name) const {
 
 Module* Module::FindModule(absl::string_view fqn) const {
   const Module* m = this;
-  while (!fqn.empty() && m != nullptr) {
-    size_t dot = fqn.find('.');
-    m = m->child(fqn.substr(0, dot));
-    fqn = dot == absl::string_view::npos ? absl::string_view() : fqn.substr(dot + 1);
+  // Split with memchr: Debian's absl::string_view::find is an out-of-line library call, and
+  // a pruning pass looks up every module several times.
+  const char* p = fqn.data();
+  const char* const end = p + fqn.size();
+  while (p != end && m != nullptr) {
+    const char* dot = static_cast<const char*>(std::memchr(p, '.', static_cast<size_t>(end - p)));
+    const char* part_end = dot == nullptr ? end : dot;
+    m = m->child(absl::string_view(p, static_cast<size_t>(part_end - p)));
+    p = dot == nullptr ? end : dot + 1;
   }
   return const_cast<Module*>(m);
 }

@@ -56,7 +56,6 @@ class GroupPlanner {
   // has thousands of groups).
   std::vector<std::vector<bool>> pruned_;
   std::vector<std::vector<std::string>> reasons_;  // why a pruned channel cannot go ("" = it can)
-  std::vector<std::vector<bool>> forced_keep_;     // kept so that no producer ends up empty
   absl::flat_hash_map<const Node*, std::vector<PositionValue>> values_;
   std::vector<FoldSite> folds_;
   std::map<std::string, int64_t, std::less<>> depthwise_;  // depthwise conv module -> channel count
@@ -222,10 +221,10 @@ absl::Status GroupPlanner::Run() {
 }
 
 absl::Status GroupPlanner::PlanEdits() {
-  forced_keep_.resize(pruned_.size());
+  std::vector<std::vector<bool>> forced_keep(pruned_.size());  // by group: kept so no producer ends up empty
   auto removable = [&](const GroupChannel& gc) {
     if (!IsPruned(gc) || !dg_.groups[gc.group].blocked[gc.channel].empty()) return false;
-    if (!forced_keep_[gc.group].empty() && forced_keep_[gc.group][gc.channel]) return false;
+    if (!forced_keep[gc.group].empty() && forced_keep[gc.group][gc.channel]) return false;
     return plan_.options().approximate || reasons_[gc.group][gc.channel].empty();
   };
   // No producer loses every row: a layer of width 0 cannot run. A group's producers may own
@@ -237,22 +236,29 @@ absl::Status GroupPlanner::PlanEdits() {
     for (int64_t c : rows.channel_of_row) any_left = any_left || !removable({rows.group, static_cast<int32_t>(c)});
     if (any_left) continue;
     const int64_t first = rows.channel_of_row.front();
-    if (forced_keep_[rows.group].empty()) forced_keep_[rows.group].resize(pruned_[rows.group].size());
-    forced_keep_[rows.group][first] = true;
+    if (forced_keep[rows.group].empty()) forced_keep[rows.group].resize(pruned_[rows.group].size());
+    forced_keep[rows.group][first] = true;
     reasons_[rows.group][first] = "pruning every channel would leave the layer empty";
   }
   // Folds into consumers' biases: delta[o] = value * sum of W[o, column (, kh, kw)].
-  // Per consumer node, in the order of their first fold.
+  // Per consumer node, in the order of their first fold; its masked weight read once.
+  struct Delta {
+    const Node* consumer;
+    Tensor weight;
+    Tensor delta;
+  };
   absl::flat_hash_map<const Node*, size_t> delta_of;
-  std::vector<std::pair<const Node*, Tensor>> deltas;
+  std::vector<Delta> deltas;
   for (const FoldSite& f : folds_) {
     if (!removable(f.channel)) continue;
-    const Module& consumer = plan_.ModuleOf(*f.consumer);
-    SP_ASSIGN_OR_RETURN(Tensor w, consumer.Effective("weight"));
-    const int64_t O = w.size(0), row = w.numel() / O, per_col = row / w.size(1);
     auto [at, fresh] = delta_of.try_emplace(f.consumer, deltas.size());
-    if (fresh) deltas.emplace_back(f.consumer, Tensor::Zeros({O}));
-    Tensor& delta = deltas[at->second].second;
+    if (fresh) {
+      SP_ASSIGN_OR_RETURN(Tensor w, plan_.ModuleOf(*f.consumer).Effective("weight"));
+      deltas.push_back({f.consumer, w, Tensor::Zeros({w.size(0)})});
+    }
+    const Tensor& w = deltas[at->second].weight;
+    Tensor& delta = deltas[at->second].delta;
+    const int64_t O = w.size(0), row = w.numel() / O, per_col = row / w.size(1);
     for (int64_t o = 0; o < O; ++o) {
       const float* p = w.data<float>() + o * row + f.column * per_col;
       double s = 0;
@@ -260,7 +266,7 @@ absl::Status GroupPlanner::PlanEdits() {
       delta.data<float>()[o] += static_cast<float>(s * f.value);
     }
   }
-  for (const auto& [consumer, delta] : deltas) SP_RETURN_IF_ERROR(plan_.AddToBias(consumer->target(), delta));
+  for (const Delta& d : deltas) SP_RETURN_IF_ERROR(plan_.AddToBias(d.consumer->target(), d.delta));
   // Slices: per tensor dim, the indices of removed channels go (a tensor read at several
   // places: the union). In the analysis's order so plans come out the same every run.
   absl::flat_hash_map<std::pair<int32_t, int32_t>, size_t> removed_of;  // (tensor, dim) ->

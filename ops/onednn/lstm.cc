@@ -6,6 +6,7 @@
 
 #include "core/status_macros.h"
 #include "ops/onednn/engine.h"
+#include "ops/onednn/lstm_split.h"
 
 namespace structprune::internal {
 namespace {
@@ -26,12 +27,14 @@ int LstmLayerThreads(int64_t macs_per_step, int num_threads) {
   return static_cast<int>(std::min<int64_t>(num_threads, useful));
 }
 
-// Stacked layers on 2 threads run as a wavefront instead: the sequence is cut into this many
-// chunks and layer l works on chunk k while layer l+1 works on chunk k-1, each on one of
-// oneDNN's threads (two layers at once keep both busy; one small step GEMM split across two
-// threads does not). Measured (bench/models_benchmark, 2-layer LSTM hidden 256, seq 32, batch
-// 8, 2 threads), dense / 50 % pruned: per-layer threads 2.09 / 0.75 ms; wavefront with 1, 2,
-// 4, 8, 16, 32 chunks 2.63 / 0.83, 2.19 / 0.67, 1.91 / 0.57, 1.83 / 0.54, 1.85 / 0.56, 1.84 / 0.63.
+// Stacked layers on 2 threads that the split kernel does not take (ops/onednn/lstm_split.h: too
+// little work per step for its per-step barrier) run as a wavefront instead: the sequence is
+// cut into this many chunks and layer l works on chunk k while layer l+1 works on chunk k-1,
+// each on one of oneDNN's threads (two layers at once keep both busy; one small step GEMM split
+// across two threads does not). Measured (bench/models_benchmark, 2-layer LSTM hidden 256, seq
+// 32, batch 8, 2 threads), dense / 50 % pruned: per-layer threads 2.09 / 0.75 ms; wavefront with
+// 1, 2, 4, 8, 16, 32 chunks 2.63 / 0.83, 2.19 / 0.67, 1.91 / 0.57, 1.83 / 0.54, 1.85 / 0.56,
+// 1.84 / 0.63.
 constexpr int64_t kWavefrontChunks = 8;
 
 class OnednnLstmKernel : public Kernel {
@@ -121,6 +124,11 @@ class OnednnLstmKernel : public Kernel {
 absl::StatusOr<std::unique_ptr<Kernel>> CreateOnednnLstm(const LstmGeometry& g,
                                                          const std::vector<LstmLayer>& layers,
                                                          int num_threads) {
+  // Large layers on several threads split their hidden units between the threads.
+  if (SplitLstmTakes(g, num_threads)) {
+    auto split = CreateSplitLstm(g, layers, num_threads);
+    if (split.ok() || split.status().code() != absl::StatusCode::kUnimplemented) return split;
+  }
   auto kernel = std::make_unique<OnednnLstmKernel>();
   kernel->g_ = g;
   kernel->num_threads_ = num_threads;

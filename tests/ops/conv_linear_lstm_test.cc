@@ -9,6 +9,7 @@
 #include "ops/linear.h"
 #include "ops/lstm.h"
 #include "ops/onednn/engine.h"
+#include "ops/onednn/lstm_split.h"
 #include "tests/testing/golden.h"
 #include "tests/testing/status_matchers.h"
 
@@ -181,59 +182,98 @@ TEST(Lstm, BatchFirstEqualsTimeMajorTransposed) {
   EXPECT_TRUE(AllClose(a[1], c[1], 1e-6, 1e-7));
 }
 
-// Stacked layers on two threads run as a wavefront over chunks of the sequence (layer l on
-// chunk k while layer l+1 is on chunk k-1), the state handed from chunk to chunk: it must
-// compute what the reference and the one-thread path compute, with and without initial state,
-// unbatched, batch-first, for sequences the chunks do not divide, the same bits every run, and on one
-// thread when nested in another parallel region.
+struct LstmThreadCase {
+  int64_t layers, steps, batch;
+  bool with_state, batched, batch_first = false;
+  int64_t hidden = 9;
+  int threads = 2;
+};
+
+internal::LstmGeometry GeometryOf(const LstmThreadCase& c, int64_t input_size) {
+  return {.T = c.steps, .B = c.batched ? c.batch : 1, .I = input_size, .H = c.hidden, .L = c.layers,
+          .batched = c.batched, .batch_first = c.batch_first, .has_state = c.with_state};
+}
+
+// The LSTM on c.threads threads against the reference and the one-thread path, with the same
+// bits on a second run, and on a fresh interpreter nested in another parallel region (where the
+// runtime gives it one thread).
+void ExpectThreadsMatchReference(const LstmThreadCase& c, int64_t I) {
+  const int64_t H = c.hidden;
+  const std::string name =
+      absl::StrCat("L=", c.layers, " T=", c.steps, " B=", c.batch, " H=", H, c.with_state ? " state" : "",
+                   c.batched ? "" : " unbatched", c.batch_first ? " batch_first" : "", " threads=", c.threads);
+  SP_ASSERT_OK_AND_ASSIGN(
+      GraphModule model,
+      SingleModule(OpKind::kLstm,
+                   LstmAttrs{.input_size = I, .hidden_size = H, .num_layers = c.layers, .batch_first = c.batch_first}
+                       .ToAttrs(),
+                   c.with_state ? 3 : 1));
+  Rng rng(17);
+  const Shape x_shape = !c.batched ? Shape{c.steps, I} : c.batch_first ? Shape{c.batch, c.steps, I} : Shape{c.steps, c.batch, I};
+  const Shape state_shape = c.batched ? Shape{c.layers, c.batch, H} : Shape{c.layers, H};
+  std::vector<Tensor> inputs = {rng.NormalTensor(x_shape)};
+  if (c.with_state) {
+    inputs.push_back(rng.NormalTensor(state_shape));
+    inputs.push_back(rng.NormalTensor(state_shape));
+  }
+  SP_ASSERT_OK_AND_ASSIGN(auto ref, RunModel(model, inputs, {.reference_kernels = true}));
+  SP_ASSERT_OK_AND_ASSIGN(auto one, RunModel(model, inputs, {.num_threads = 1}));
+  std::vector<Shape> shapes;
+  for (const Tensor& t : inputs) shapes.push_back(t.shape());
+  SP_ASSERT_OK_AND_ASSIGN(auto threaded, Interpreter::Create(model, shapes, {.num_threads = c.threads}));
+  SP_ASSERT_OK_AND_ASSIGN(auto many, threaded->Run(inputs));
+  SP_ASSERT_OK_AND_ASSIGN(auto again, threaded->Run(inputs));
+  ASSERT_EQ(many.size(), 3u) << name;
+  absl::StatusOr<std::vector<Tensor>> nested;
+  SP_ASSERT_OK_AND_ASSIGN(auto fresh, Interpreter::Create(model, shapes, {.num_threads = c.threads}));
+  internal::RunOnOnednnThreads(2, [&](int thread, int) {
+    if (thread == 0) nested = fresh->Run(inputs);
+  });
+  ASSERT_TRUE(nested.ok()) << nested.status();
+  for (size_t k = 0; k < many.size(); ++k) {
+    // Sums in another order (oneDNN's blocking, the threads' column split): float rounding.
+    EXPECT_TRUE(AllClose(many[k], ref[k], 1e-5, 1e-6)) << name << ", output " << k;
+    EXPECT_TRUE(AllClose(many[k], one[k], 1e-5, 1e-6)) << name << ", output " << k;
+    EXPECT_TRUE(AllClose(many[k], again[k], 0, 0)) << name << ", output " << k;
+    EXPECT_TRUE(AllClose((*nested)[k], ref[k], 1e-5, 1e-6)) << name << ", nested, output " << k;
+  }
+}
+
+// Stacked layers too small for the split kernel run on two threads as a wavefront over chunks of
+// the sequence (layer l on chunk k while layer l+1 is on chunk k-1), the state handed from chunk
+// to chunk: with and without initial state, unbatched, batch-first, for sequences the chunks do
+// not divide. On four threads each layer's steps split their GEMMs.
 TEST(Lstm, TwoThreadWavefrontMatchesReference) {
-  struct Case {
-    int64_t layers, steps, batch;
-    bool with_state, batched, batch_first = false;
-  };
-  for (const Case& c : {Case{2, 32, 8, false, true}, Case{3, 7, 2, true, true}, Case{2, 5, 1, true, false},
-                        Case{4, 2, 3, false, true}, Case{2, 11, 3, true, true, true}, Case{3, 9, 1, false, true, true}}) {
-    const int64_t I = 6, H = 9;
-    const std::string name = absl::StrCat("L=", c.layers, " T=", c.steps, " B=", c.batch, c.with_state ? " state" : "",
-                                          c.batched ? "" : " unbatched", c.batch_first ? " batch_first" : "");
-    SP_ASSERT_OK_AND_ASSIGN(
-        GraphModule model,
-        SingleModule(OpKind::kLstm,
-                     LstmAttrs{.input_size = I, .hidden_size = H, .num_layers = c.layers, .batch_first = c.batch_first}
-                         .ToAttrs(),
-                     c.with_state ? 3 : 1));
-    Rng rng(17);
-    const Shape x_shape = !c.batched ? Shape{c.steps, I} : c.batch_first ? Shape{c.batch, c.steps, I} : Shape{c.steps, c.batch, I};
-    const Shape state_shape = c.batched ? Shape{c.layers, c.batch, H} : Shape{c.layers, H};
-    std::vector<Tensor> inputs = {rng.NormalTensor(x_shape)};
-    if (c.with_state) {
-      inputs.push_back(rng.NormalTensor(state_shape));
-      inputs.push_back(rng.NormalTensor(state_shape));
+  for (LstmThreadCase c :
+       {LstmThreadCase{2, 32, 8, false, true}, LstmThreadCase{3, 7, 2, true, true}, LstmThreadCase{2, 5, 1, true, false},
+        LstmThreadCase{4, 2, 3, false, true}, LstmThreadCase{2, 11, 3, true, true, true},
+        LstmThreadCase{3, 9, 1, false, true, true}}) {
+    for (const int threads : {2, 4}) {
+      c.threads = threads;
+      ASSERT_FALSE(internal::SplitLstmTakes(GeometryOf(c, 6), c.threads));
+      ExpectThreadsMatchReference(c, 6);
     }
-    SP_ASSERT_OK_AND_ASSIGN(auto ref, RunModel(model, inputs, {.reference_kernels = true}));
-    SP_ASSERT_OK_AND_ASSIGN(auto one, RunModel(model, inputs, {.num_threads = 1}));
-    SP_ASSERT_OK_AND_ASSIGN(auto four, RunModel(model, inputs, {.num_threads = 4}));  // per-layer threads
-    std::vector<Shape> shapes;
-    for (const Tensor& t : inputs) shapes.push_back(t.shape());
-    SP_ASSERT_OK_AND_ASSIGN(auto two_threads, Interpreter::Create(model, shapes, {.num_threads = 2}));
-    SP_ASSERT_OK_AND_ASSIGN(auto two, two_threads->Run(inputs));
-    SP_ASSERT_OK_AND_ASSIGN(auto again, two_threads->Run(inputs));
-    ASSERT_EQ(two.size(), 3u) << name;
-    // Inside another OpenMP parallel region the runtime gives the wavefront one thread, which
-    // then runs every layer.
-    absl::StatusOr<std::vector<Tensor>> nested;
-    SP_ASSERT_OK_AND_ASSIGN(auto fresh, Interpreter::Create(model, shapes, {.num_threads = 2}));
-    internal::RunOnOnednnThreads(2, [&](int thread, int) {
-      if (thread == 0) nested = fresh->Run(inputs);
-    });
-    ASSERT_TRUE(nested.ok()) << nested.status();
-    for (size_t k = 0; k < two.size(); ++k) {
-      EXPECT_TRUE(AllClose(two[k], ref[k], 1e-5, 1e-6)) << name << ", output " << k;
-      EXPECT_TRUE(AllClose(two[k], one[k], 1e-5, 1e-6)) << name << ", output " << k;
-      EXPECT_TRUE(AllClose(four[k], ref[k], 1e-5, 1e-6)) << name << ", 4 threads, output " << k;
-      EXPECT_TRUE(AllClose(two[k], again[k], 0, 0)) << name << ", output " << k;
-      EXPECT_TRUE(AllClose((*nested)[k], ref[k], 1e-5, 1e-6)) << name << ", nested, output " << k;
-    }
+  }
+}
+
+// Layers with enough work per step split their hidden units between the threads: each thread's
+// units' four gates, cell and h, one barrier per step. Hidden sizes the threads do not divide
+// (161, 449 on 2 threads, 200 on 3), a batch-first input, an unbatched one, initial state, three
+// layers, one step.
+TEST(Lstm, SplitHiddenUnitsMatchReference) {
+  for (const LstmThreadCase& c : {
+           LstmThreadCase{2, 32, 8, false, true, false, 256},
+           LstmThreadCase{2, 9, 8, false, true, true, 160},
+           LstmThreadCase{2, 6, 1, false, false, false, 449},
+           LstmThreadCase{2, 6, 8, true, true, false, 161},
+           LstmThreadCase{2, 5, 8, true, true, true, 160},
+           LstmThreadCase{3, 4, 8, false, true, false, 160},
+           LstmThreadCase{2, 1, 8, false, true, false, 160},
+           LstmThreadCase{1, 1, 8, true, true, false, 160},
+           LstmThreadCase{2, 4, 8, true, true, false, 200, 3},
+       }) {
+    ASSERT_TRUE(internal::SplitLstmTakes(GeometryOf(c, 16), c.threads));
+    ExpectThreadsMatchReference(c, 16);
   }
 }
 

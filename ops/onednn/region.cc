@@ -675,8 +675,8 @@ class RegionCompiler {
   std::vector<std::vector<int>> users_;
   std::vector<Chain> chains_;
   std::vector<int> step_of_, chain_of_, last_use_;
-  std::vector<std::vector<int>> dies_at_;
-  int at_ = 0;  // the node being compiled, for error messages  // by step: the values its end frees
+  std::vector<std::vector<int>> dies_at_;  // by step: the values its end frees
+  int at_ = 0;                             // the node being compiled, for error messages
 };
 
 }  // namespace

@@ -10,11 +10,13 @@
 // counts every malloc of this process, tensor storage included) and `faults/layer` how many
 // fresh pages it touched.
 #include <benchmark/benchmark.h>
+#include <malloc.h>
 #include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
 #include <functional>
+#include <limits>
 #include <memory>
 
 #include "bench/heap_counter.h"
@@ -76,6 +78,10 @@ void TimePruningPass(
     benchmark::State& state, const std::function<GraphModule()>& build,
     const std::function<std::unique_ptr<BaseStructuredSparsifier>()>& make_pruner) {
   const int64_t layers = state.range(0);
+  // Warm means kept: glibc would otherwise hand the heap's top back to the kernel whenever an
+  // iteration frees it (and mmap large blocks afresh), and the next pass would fault it in again.
+  mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
+  mallopt(M_MMAP_THRESHOLD, std::numeric_limits<int>::max());
   const SparsityConfig config = AllButHead(build());
   int64_t cold_faults = 0;
   {

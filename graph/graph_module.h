@@ -25,13 +25,6 @@ class GraphModule {
 
   // See Graph::Lint.
   absl::Status Lint() const { return graph_.Lint(*root_); }
-  // Swaps in a module tree edited on the side (a Clone of root() with the same module
-  // paths): for all-or-nothing edits of modules only, without copying the graph. Lint the
-  // pair first (graph().Lint(*root)); returns the previous tree.
-  std::unique_ptr<Module> ReplaceRoot(std::unique_ptr<Module> root) {
-    root_.swap(root);
-    return root;
-  }
   // Placeholder names in order: the model's inputs.
   std::vector<std::string> InputNames() const;
   int64_t NumParameters() const { return root_->NumParameters(); }

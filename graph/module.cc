@@ -187,18 +187,17 @@ int64_t Module::NumParameters() const {
   return n;
 }
 
-std::unique_ptr<Module> Module::Clone(TensorCopy tensors) const {
+std::unique_ptr<Module> Module::Clone() const {
   auto copy = std::make_unique<Module>(kind_, attrs_);
-  const bool deep = tensors == TensorCopy::kDeep;
   copy->params_.reserve(params_.size());
-  for (const auto& [name, t] : params_) copy->params_.emplace_back(name, deep ? t.Clone() : t);
+  for (const auto& [name, t] : params_) copy->params_.emplace_back(name, t.Clone());
   copy->buffers_.reserve(buffers_.size());
-  for (const auto& [name, t] : buffers_) copy->buffers_.emplace_back(name, deep ? t.Clone() : t);
+  for (const auto& [name, t] : buffers_) copy->buffers_.emplace_back(name, t.Clone());
   copy->parametrizations_ = parametrizations_;
   copy->hooks_ = hooks_;
   copy->children_.reserve(children_.size());
   copy->child_index_.reserve(children_.size());
-  for (const auto& [name, child] : children_) copy->AddChild(name, child->Clone(tensors));
+  for (const auto& [name, child] : children_) copy->AddChild(name, child->Clone());
   return copy;
 }
 

@@ -62,6 +62,8 @@ class Module {
   void AddForwardHook(std::shared_ptr<const ForwardHook> hook) { hooks_.push_back(std::move(hook)); }
   const std::vector<std::shared_ptr<const ForwardHook>>& forward_hooks() const { return hooks_; }
   void ClearForwardHooks() { hooks_.clear(); }
+  // Drops every parametrization without applying it (the stored values stay as they are).
+  void ClearParametrizations() { parametrizations_.clear(); }
 
   // Children keep insertion order. AddChild replaces a child of the same name.
   Module& AddChild(const std::string& name, std::unique_ptr<Module> child);
@@ -81,11 +83,9 @@ class Module {
   std::vector<std::pair<std::string, Tensor>> NamedParameters() const;
   int64_t NumParameters() const;
 
-  // Copy of the module tree; parametrizations and hooks shared (they are immutable). kDeep
-  // clones every tensor; kShared shares their storage, for staging edits that replace tensors
-  // (SetParameter) and never write into them.
-  enum class TensorCopy { kDeep, kShared };
-  std::unique_ptr<Module> Clone(TensorCopy tensors = TensorCopy::kDeep) const;
+  // Copy of the module tree, every tensor cloned; parametrizations and hooks shared (they are
+  // immutable).
+  std::unique_ptr<Module> Clone() const;
 
  private:
   OpKind kind_;

@@ -1,8 +1,10 @@
 #include "pruning/plan.h"
 
 #include <algorithm>
+#include <deque>
+#include <functional>
 
-#include "absl/container/flat_hash_set.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -14,40 +16,95 @@
 namespace structprune {
 namespace {
 
-// Restores what the prepared module computed: masked weights baked in, the moved-aside bias
-// back under "bias" as the BiasHook applied it, hooks gone.
-absl::Status Finalize(Module& m) {
-  std::vector<std::string> parametrized;
-  for (const auto& [name, t] : m.parameters()) {
-    if (m.IsParametrized(name)) parametrized.push_back(name);
+// One module's edits, computed before any module changes: Commit's first phase (which may
+// fail) fills them from the prepared modules, its second applies them (which cannot fail).
+struct ModuleEdit {
+  explicit ModuleEdit(Module* m) : module(m) {}
+
+  Module* module;
+  bool finalize = false;         // drop parametrizations and hooks (their effect is baked in)
+  bool drop_moved_bias = false;  // the bias moved aside under the BiasHook comes back as "bias"
+  bool sliced = false;           // shape attributes re-derived from the tensors
+  std::vector<std::pair<std::string, Tensor>> tensors;  // final values, in first-edit order
+  std::vector<std::pair<std::string, AttrValue>> attrs;
+};
+
+// `name` as the edits so far leave it: staged, else stored (buffer or parameter); nullptr when
+// absent.
+const Tensor* Current(const ModuleEdit& e, absl::string_view name) {
+  for (const auto& [n, t] : e.tensors) {
+    if (n == name) return &t;
   }
-  for (const std::string& name : parametrized) {
-    SP_RETURN_IF_ERROR(m.RemoveParametrizations(name, /*leave_parametrized=*/true));
+  return e.module->HasBuffer(name) ? e.module->buffer(name) : e.module->parameter(name);
+}
+
+void Stage(ModuleEdit& e, absl::string_view name, Tensor value) {
+  for (auto& [n, t] : e.tensors) {
+    if (n == name) {
+      t = std::move(value);  // a baked full-size weight lives only until its slice replaces it
+      return;
+    }
+  }
+  e.tensors.emplace_back(std::string(name), std::move(value));
+}
+
+bool NeedsFinalize(const Module& m) {
+  return m.IsParametrized() || !m.forward_hooks().empty() || m.HasParameter(kMovedBias);
+}
+
+// Stages what the prepared module computed: masked weights baked in, the moved-aside bias back
+// under "bias" as the BiasHook applied it, hooks gone.
+absl::Status StageFinalize(ModuleEdit& e) {
+  const Module& m = *e.module;
+  for (const auto& [name, t] : m.parameters()) {
+    if (!m.IsParametrized(name)) continue;
+    SP_ASSIGN_OR_RETURN(Tensor effective, m.Effective(name));
+    Stage(e, name, std::move(effective));
   }
   const BiasHook* hook = nullptr;
   for (const auto& h : m.forward_hooks()) {
     if (auto* b = dynamic_cast<const BiasHook*>(h.get())) hook = b;
   }
-  if (const Tensor* moved = m.parameter(kMovedBias)) {
-    Tensor bias = *moved;  // shared: Commit replaces tensors, never writes into them
+  if (const Tensor* moved = Current(e, kMovedBias)) {
+    Tensor bias = *moved;  // shared: edits replace tensors, never write into them
     if (hook != nullptr && hook->prune_bias()) {
       bias = moved->Clone();
       for (int64_t c = 0; c < bias.numel(); ++c) {
         if (!hook->mask().data<bool>()[c]) bias.data<float>()[c] = 0.0f;
       }
     }
-    m.RemoveParameter(kMovedBias);
-    m.SetParameter("bias", bias);
+    std::erase_if(e.tensors, [](const auto& staged) { return staged.first == kMovedBias; });
+    e.drop_moved_bias = true;
+    Stage(e, "bias", std::move(bias));
   }
-  m.ClearForwardHooks();
+  e.finalize = true;
   return absl::OkStatus();
 }
 
-// Finalizes `m` and every module below it that `done` does not hold yet.
-absl::Status FinalizeTree(Module& m, absl::flat_hash_set<const Module*>& done) {
-  if (done.insert(&m).second) SP_RETURN_IF_ERROR(Finalize(m));
-  for (const auto& [name, child] : m.children()) SP_RETURN_IF_ERROR(FinalizeTree(*child, done));
-  return absl::OkStatus();
+// Applies a module's staged edits in the order the prepared model would see them one by one:
+// tensors replaced in place keep their position, the moved bias goes, new ones are appended.
+void Apply(ModuleEdit& e) {
+  Module& m = *e.module;
+  if (e.finalize) {
+    m.ClearParametrizations();
+    m.ClearForwardHooks();
+  }
+  if (e.drop_moved_bias) m.RemoveParameter(kMovedBias);
+  for (auto& [name, t] : e.tensors) {
+    if (m.HasBuffer(name)) {
+      m.SetBuffer(name, std::move(t));
+    } else {
+      m.SetParameter(name, std::move(t));
+    }
+  }
+  if (e.sliced) SyncShapeAttrs(m);
+  for (auto& [name, value] : e.attrs) m.mutable_attrs()[name] = std::move(value);
+}
+
+// Every module below and including `m`, depth first.
+void ForEachModule(Module& m, const std::function<void(Module&)>& fn) {
+  fn(m);
+  for (const auto& [name, child] : m.children()) ForEachModule(*child, fn);
 }
 
 }  // namespace
@@ -115,26 +172,27 @@ void PrunePlan::SetAttr(const std::string& module_fqn, const std::string& name, 
 }
 
 absl::Status PrunePlan::Commit(GraphModule& model) const {
-  // Edits touch modules only, on a copy of the module tree. They replace tensors (baked masks,
-  // slices, folded biases are new tensors), so the copy shares storage with `model`.
-  std::unique_ptr<Module> staged = model.root().Clone(Module::TensorCopy::kShared);
-  Module& root = *staged;
-  // A module is finalized right before its first edit, so a baked full-size weight lives only
-  // until its slice replaces it (the heap stays small on models of thousands of layers).
-  absl::flat_hash_set<const Module*> finalized;
-  auto module_ready = [&](absl::string_view module_fqn, absl::string_view what) -> absl::StatusOr<Module*> {
-    Module* m = root.FindModule(module_fqn);
+  // Phase 1: every module's new tensors and attributes, from the prepared model, which stays
+  // as it is; any error returns here. A module is finalized (its masks baked) at its first edit.
+  std::deque<ModuleEdit> edits;  // a deque: the pointers `edit` hands out stay valid
+  absl::flat_hash_map<const Module*, size_t> edit_of;
+  auto edit = [&](absl::string_view module_fqn, absl::string_view what) -> absl::StatusOr<ModuleEdit*> {
+    Module* m = model.root().FindModule(module_fqn);
     if (m == nullptr) return absl::InternalError(absl::StrCat(what, " of unknown module '", module_fqn, "'"));
-    if (finalized.insert(m).second) SP_RETURN_IF_ERROR(Finalize(*m));
-    return m;
+    auto [it, first] = edit_of.try_emplace(m, edits.size());
+    if (first) {
+      edits.emplace_back(m);
+      SP_RETURN_IF_ERROR(StageFinalize(edits.back()));
+    }
+    return &edits[it->second];
   };
   std::map<std::string, std::map<int64_t, std::vector<int64_t>>> new_bias_slices;
   for (const auto& [fqn, delta] : bias_deltas_) {
-    SP_ASSIGN_OR_RETURN(Module * m, module_ready(fqn, "bias fold into"));
-    Tensor* bias = m->mutable_parameter("bias");
+    SP_ASSIGN_OR_RETURN(ModuleEdit * e, edit(fqn, "bias fold into"));
+    const Tensor* bias = Current(*e, "bias");
     if (bias == nullptr) {
-      m->SetParameter("bias", delta.Clone());
-      m->mutable_attrs()["bias"] = true;
+      Stage(*e, "bias", delta.Clone());
+      e->attrs.emplace_back("bias", true);
       // A module that loses rows itself drops the same entries of its new bias.
       auto rows = slices_.find(fqn + ".weight");
       if (rows != slices_.end() && rows->second.count(0)) new_bias_slices[fqn + ".bias"][0] = rows->second.at(0);
@@ -146,36 +204,39 @@ absl::Status PrunePlan::Commit(GraphModule& model) const {
     }
     Tensor folded = bias->Clone();
     for (int64_t i = 0; i < delta.numel(); ++i) folded.data<float>()[i] += delta.data<float>()[i];
-    m->SetParameter("bias", folded);
+    Stage(*e, "bias", std::move(folded));
   }
-  std::set<Module*> touched;
   auto slice = [&](const std::string& fqn, const std::map<int64_t, std::vector<int64_t>>& dims) -> absl::Status {
     const auto [module_fqn, name] = internal::SplitTensorFqn(fqn);
-    SP_ASSIGN_OR_RETURN(Module * m, module_ready(module_fqn, "slice"));
-    const Tensor* stored = m->HasBuffer(name) ? m->buffer(name) : m->parameter(name);
+    SP_ASSIGN_OR_RETURN(ModuleEdit * e, edit(module_fqn, "slice"));
+    const Tensor* stored = Current(*e, name);
     if (stored == nullptr) return absl::InternalError(absl::StrCat("plan slices unknown tensor '", fqn, "'"));
     Tensor t = *stored;
     for (const auto& [dim, keep] : dims) {
       SP_ASSIGN_OR_RETURN(t, SelectAlongDim(t, dim, keep));
     }
-    if (m->HasBuffer(name)) {
-      m->SetBuffer(std::string(name), t);
-    } else {
-      m->SetParameter(std::string(name), t);
-    }
-    touched.insert(m);
+    Stage(*e, name, std::move(t));
+    e->sliced = true;
     return absl::OkStatus();
   };
   for (const auto& [fqn, dims] : slices_) SP_RETURN_IF_ERROR(slice(fqn, dims));
   for (const auto& [fqn, dims] : new_bias_slices) SP_RETURN_IF_ERROR(slice(fqn, dims));
-  for (Module* m : touched) SyncShapeAttrs(*m);
   for (const auto& [fqn, attrs] : attrs_) {
-    SP_ASSIGN_OR_RETURN(Module * m, module_ready(fqn, "attribute edit"));
-    for (const auto& [name, value] : attrs) m->mutable_attrs()[name] = value;
+    SP_ASSIGN_OR_RETURN(ModuleEdit * e, edit(fqn, "attribute edit"));
+    for (const auto& [name, value] : attrs) e->attrs.emplace_back(name, value);
   }
-  SP_RETURN_IF_ERROR(FinalizeTree(root, finalized));
-  SP_RETURN_IF_ERROR(model.graph().Lint(root));
-  model.ReplaceRoot(std::move(staged));
+  // Every other prepared module is finalized too (a masked layer that keeps all its channels).
+  absl::Status finalized = absl::OkStatus();
+  ForEachModule(model.root(), [&](Module& m) {
+    if (!finalized.ok() || edit_of.contains(&m) || !NeedsFinalize(m)) return;
+    edit_of.emplace(&m, edits.size());
+    edits.emplace_back(&m);
+    finalized = StageFinalize(edits.back());
+  });
+  SP_RETURN_IF_ERROR(finalized);
+  // Phase 2: apply in place (the module tree and the graph keep their structure, so the model
+  // stays as valid as it was; no re-lint).
+  for (ModuleEdit& e : edits) Apply(e);
   return absl::OkStatus();
 }
 

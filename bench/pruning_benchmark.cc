@@ -3,12 +3,12 @@
 // built in one walk, plans are committed once, lookups per layer are hashed or indexed, not
 // searched). Complexity(oN) fits the growth. The time per layer still rises from 1,000 to
 // 10,000 layers, where the pass's working set leaves the CPU caches; scripts/pruning_scaling.sh
-// counts the instructions per layer (constant) and the simulated cache misses. Heap use is
-// most of the cost at 10,000 layers (every fresh page is a page fault), so the counters say
-// how much: `peak_bytes` is the most heap the pass held above what the unpruned model and
-// pruner already held, `allocs/layer` how many blocks it asked for (bench/heap_counter.h
-// counts every malloc of this process, tensor storage included) and `faults/layer` how many
-// fresh pages it touched.
+// counts the instructions per layer (constant) and the simulated cache misses. The counters
+// say what the pass asks of the heap: `peak_bytes` is the most heap the pass held above what
+// the unpruned model and pruner already held, `allocs/layer` how many blocks it asked for
+// (bench/heap_counter.h counts every malloc of this process, tensor storage included),
+// `faults/layer` how many fresh pages it touched (about none: the heap is kept warm) and
+// `cold_faults/layer` how many a process's first pass touches.
 #include <benchmark/benchmark.h>
 #include <malloc.h>
 #include <sys/resource.h>

@@ -1,7 +1,7 @@
 // The pruning pass (Prepare + Step + Prune) on chains and residual networks of 10 to 30,000
 // layers: it must grow linearly (patterns are indexed by their first op, dependency groups are
-// built in one walk, plans are committed once, lookups per layer are hashed or indexed, not
-// searched). Complexity(oN) fits the growth. The time per layer still rises from 1,000 to
+// built in one walk, plans are committed once, per-group state is indexed by group).
+// Complexity(oN) fits the growth. The time per layer still rises from 1,000 to
 // 10,000 layers, where the pass's working set leaves the CPU caches; scripts/pruning_scaling.sh
 // counts the instructions per layer (constant) and the simulated cache misses. The counters
 // say what the pass asks of the heap: `peak_bytes` is the most heap the pass held above what
@@ -10,13 +10,11 @@
 // `faults/layer` how many fresh pages it touched (about none: the heap is kept warm) and
 // `cold_faults/layer` how many a process's first pass touches.
 #include <benchmark/benchmark.h>
-#include <malloc.h>
 #include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
 #include <functional>
-#include <limits>
 #include <memory>
 
 #include "bench/heap_counter.h"
@@ -26,6 +24,7 @@ namespace structprune {
 namespace {
 
 using bench::AllButHead;
+using bench::KeepHeapWarm;
 
 using Clock = std::chrono::steady_clock;
 
@@ -78,10 +77,7 @@ void TimePruningPass(
     benchmark::State& state, const std::function<GraphModule()>& build,
     const std::function<std::unique_ptr<BaseStructuredSparsifier>()>& make_pruner) {
   const int64_t layers = state.range(0);
-  // Warm means kept: glibc would otherwise hand the heap's top back to the kernel whenever an
-  // iteration frees it (and mmap large blocks afresh), and the next pass would fault it in again.
-  mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
-  mallopt(M_MMAP_THRESHOLD, std::numeric_limits<int>::max());
+  KeepHeapWarm();
   const SparsityConfig config = AllButHead(build());
   int64_t cold_faults = 0;
   {

@@ -4,6 +4,9 @@
 #ifndef STRUCTPRUNE_BENCH_PRUNING_MODELS_H_
 #define STRUCTPRUNE_BENCH_PRUNING_MODELS_H_
 
+#include <malloc.h>
+
+#include <limits>
 #include <memory>
 #include <string>
 
@@ -68,6 +71,15 @@ inline std::unique_ptr<BaseStructuredSparsifier> MakeResidualPruner() {
   auto pruner = std::make_unique<SaliencyPruner>(Options{{kSparsityLevel, 0.25}});
   pruner->SetInputShapes({{1, kPruningWidth}});
   return pruner;
+}
+
+// Keeps freed heap in the process for the next pass to reuse, so every pass after the first is
+// timed on a warm heap: glibc would otherwise hand the heap's top back to the kernel whenever a
+// pass and its model are freed (and mmap large blocks afresh), and the next pass would pay the
+// page faults again, as often as glibc's free-order heuristics decide.
+inline void KeepHeapWarm() {
+  mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
+  mallopt(M_MMAP_THRESHOLD, std::numeric_limits<int>::max());
 }
 
 // Every weight of the model but the head's.

@@ -9,7 +9,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <functional>
 
 #include "bench/pruning_models.h"
 
@@ -32,6 +31,7 @@ int Main(int argc, char** argv) {
     std::fprintf(stderr, "usage: pruning_pass chain|residual LAYERS(>=4) [REPEATS]\n");
     return 2;
   }
+  KeepHeapWarm();
   for (int r = 0; r < repeats; ++r) {
     GraphModule model = chain ? LinearChain(layers) : LinearResidualNet(layers);
     const SparsityConfig config = AllButHead(model);

@@ -18,8 +18,7 @@ std::string UnprunableVariant(const GraphModule& model, const Node& node) {
   auto flag = [&](absl::string_view name) {
     return GetBoolAttr(attrs(), name, false).value_or(true);
   };
-  const OpKind op = node.op();
-  switch (op) {
+  switch (node.op()) {
     case OpKind::kDropout:
       return flag("training") ? "training-mode dropout (a random mask)" : "";
     case OpKind::kBatchNorm2d:

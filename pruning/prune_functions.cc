@@ -197,23 +197,26 @@ absl::Status PruneProducerChain(const Match& match, PrunePlan& plan) {
 
   // Consumer: how many input columns each channel owns, and whether zero padding breaks
   // folding a nonzero constant.
-  Tensor consumer_weight;
+  // Its stored weight has the shape of the weight it computes with (parametrizations mask,
+  // they never reshape); those values are only needed to fold a constant, below.
+  const Module* consumer = nullptr;
   int64_t cols_per_channel = 1;
   bool padded_consumer = false;
   if (last.kind() == NodeKind::kCallModule) {
-    const Module& consumer = plan.ModuleOf(last);
-    SP_ASSIGN_OR_RETURN(consumer_weight, consumer.Effective("weight"));
-    const int64_t in = consumer_weight.size(1);
-    if (consumer.kind() == OpKind::kConv2d) {
-      SP_ASSIGN_OR_RETURN(int64_t groups, GetIntAttr(consumer.attrs(), "groups", 1));
+    consumer = &plan.ModuleOf(last);
+    const Tensor* stored = consumer->parameter("weight");
+    if (stored == nullptr) return consumer->Effective("weight").status();  // NotFound, naming it
+    const int64_t in = stored->size(1);
+    if (consumer->kind() == OpKind::kConv2d) {
+      SP_ASSIGN_OR_RETURN(int64_t groups, GetIntAttr(consumer->attrs(), "groups", 1));
       if (groups != 1) {
         return absl::UnimplementedError(absl::StrCat("'", last.target(), "' is a grouped conv (groups=", groups,
                                                      "); pruning its input needs dependency groups"));
       }
-      SP_ASSIGN_OR_RETURN(auto padding, GetPairAttr(consumer.attrs(), "padding", {0, 0}));
+      SP_ASSIGN_OR_RETURN(auto padding, GetPairAttr(consumer->attrs(), "padding", {0, 0}));
       padded_consumer = padding[0] > 0 || padding[1] > 0;
     }
-    if (in % C != 0 || (in != C && consumer.kind() != OpKind::kLinear)) {
+    if (in % C != 0 || (in != C && consumer->kind() != OpKind::kLinear)) {
       return absl::InvalidArgumentError(absl::StrCat("'", last.target(), "' has ", in, " input features, which do not map onto the ",
                                                      C, " channels of '", fqn, "'"));
     }
@@ -259,25 +262,26 @@ absl::Status PruneProducerChain(const Match& match, PrunePlan& plan) {
   SP_RETURN_IF_ERROR(plan.Slice(fqn + ".weight", 0, keep));
   for (const std::string& tensor : per_channel) SP_RETURN_IF_ERROR(plan.Slice(tensor, 0, keep));
   if (bias != nullptr || producer.parameter("bias") != nullptr) SP_RETURN_IF_ERROR(plan.Slice(fqn + ".bias", 0, keep));
-  if (last.kind() == NodeKind::kCallModule) {
+  if (consumer != nullptr) {
     const std::string& consumer_fqn = last.target();
-    // Fold: delta[o] = sum over removed j of value_j * sum of W[o, columns of j (, kh, kw)].
-    const int64_t O = consumer_weight.size(0);
-    const int64_t row = consumer_weight.numel() / O;  // in * KH * KW (or in)
-    const int64_t per_col = row / consumer_weight.size(1);
-    Tensor delta = Tensor::Zeros({O});
-    bool any = false;
-    for (int64_t j : pruned) {
-      if (values[j].value == 0.0f) continue;
-      any = true;
-      for (int64_t o = 0; o < O; ++o) {
-        const float* w = consumer_weight.data<float>() + o * row + j * cols_per_channel * per_col;
-        double s = 0;
-        for (int64_t k = 0; k < cols_per_channel * per_col; ++k) s += w[k];
-        delta.data<float>()[o] += static_cast<float>(s * values[j].value);
+    if (std::any_of(pruned.begin(), pruned.end(), [&](int64_t j) { return values[j].value != 0.0f; })) {
+      // Fold: delta[o] = sum over removed j of value_j * sum of W[o, columns of j (, kh, kw)].
+      SP_ASSIGN_OR_RETURN(const Tensor consumer_weight, consumer->Effective("weight"));
+      const int64_t O = consumer_weight.size(0);
+      const int64_t row = consumer_weight.numel() / O;  // in * KH * KW (or in)
+      const int64_t per_col = row / consumer_weight.size(1);
+      Tensor delta = Tensor::Zeros({O});
+      for (int64_t j : pruned) {
+        if (values[j].value == 0.0f) continue;
+        for (int64_t o = 0; o < O; ++o) {
+          const float* w = consumer_weight.data<float>() + o * row + j * cols_per_channel * per_col;
+          double s = 0;
+          for (int64_t k = 0; k < cols_per_channel * per_col; ++k) s += w[k];
+          delta.data<float>()[o] += static_cast<float>(s * values[j].value);
+        }
       }
+      SP_RETURN_IF_ERROR(plan.AddToBias(consumer_fqn, delta));
     }
-    if (any) SP_RETURN_IF_ERROR(plan.AddToBias(consumer_fqn, delta));
     std::vector<int64_t> cols;
     for (int64_t j : keep) {
       for (int64_t k = 0; k < cols_per_channel; ++k) cols.push_back(j * cols_per_channel + k);

@@ -57,16 +57,16 @@ absl::Status BaseSparsifier::Prepare(GraphModule& model, std::optional<SparsityC
 absl::Status BaseSparsifier::Step() {
   if (model_ == nullptr) return absl::FailedPreconditionError("Step() before Prepare()");
   if (!enable_mask_update_) return absl::OkStatus();
-  std::map<std::string, Tensor> updated;
+  // New masks are computed aside (in group order) and copied in only when every group has one.
+  std::vector<std::pair<Tensor*, Tensor>> updated;
+  updated.reserve(groups_.size());
   for (const ConfigGroup& g : groups_) {
-    Tensor mask = masks_.at(g.tensor_fqn).Clone();
+    Tensor& live = masks_.at(g.tensor_fqn);
+    Tensor mask = live.Clone();
     SP_RETURN_IF_ERROR(UpdateMask(*model_->root().FindModule(g.module_fqn), g, mask));
-    updated[g.tensor_fqn] = mask;
+    updated.emplace_back(&live, std::move(mask));
   }
-  for (auto& [fqn, mask] : updated) {
-    Tensor& live = masks_.at(fqn);
-    std::memcpy(live.data<bool>(), mask.data<bool>(), live.nbytes());
-  }
+  for (auto& [live, mask] : updated) std::memcpy(live->data<bool>(), mask.data<bool>(), live->nbytes());
   OnMasksChanged();
   return absl::OkStatus();
 }

@@ -131,6 +131,34 @@ void BM_PruneLinearResidual(benchmark::State& state) {
   TimePruningPass(state, [&] { return bench::LinearResidualNet(state.range(0)); }, bench::MakeResidualPruner);
 }
 
+// For scale: the least work a pass pruning the chain does (bench::RunMinimalChainPass), timed
+// the same way. Its time per layer also rises from 1,000 to 10,000 layers, by the machine's
+// share of the growth above.
+void BM_PruneLinearChainMinimal(benchmark::State& state) {
+  const int64_t layers = state.range(0);
+  KeepHeapWarm();
+  {
+    GraphModule warm_up = bench::LinearChain(layers);
+    if (!bench::RunMinimalChainPass(warm_up).ok()) state.SkipWithError("minimal pass failed");
+  }
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto model = std::make_unique<GraphModule>(bench::LinearChain(layers));
+    state.ResumeTiming();
+    const absl::Status status = bench::RunMinimalChainPass(*model);
+    state.PauseTiming();
+    model.reset();
+    state.ResumeTiming();
+    if (!status.ok()) {
+      state.SkipWithError(status.ToString().c_str());
+      break;
+    }
+  }
+  state.SetComplexityN(layers);
+  state.counters["layers/s"] = benchmark::Counter(static_cast<double>(layers),
+                                                  benchmark::Counter::kIsIterationInvariantRate);
+}
+
 // 10, 100, 1,000 and 10,000 layers; Google Benchmark fits time = k * layers.
 void LayerCounts(benchmark::internal::Benchmark* b) {
   b->ArgName("layers")->RangeMultiplier(10)->Range(10, 10000)->Arg(30000)->Complexity(benchmark::oN);
@@ -138,6 +166,7 @@ void LayerCounts(benchmark::internal::Benchmark* b) {
 }
 BENCHMARK(BM_PruneLinearChain)->Apply(LayerCounts);
 BENCHMARK(BM_PruneLinearResidual)->Apply(LayerCounts);
+BENCHMARK(BM_PruneLinearChainMinimal)->Apply(LayerCounts);
 
 }  // namespace
 }  // namespace structprune

@@ -25,10 +25,12 @@ absl::StatusOr<std::unique_ptr<Interpreter>> Interpreter::Create(const GraphModu
   }
   // Pass 1: every node's shape (all validation happens here).
   absl::flat_hash_map<const Node*, int> slot_of;
+  // Pass 2 builds kernels from the calls; a plan-only interpreter (shapes for the dependency
+  // analysis) drops each as soon as its shape is known, instead of holding them all.
   std::vector<PlannedCall> calls;
   const size_t num_nodes = model.graph().size();
   slot_of.reserve(num_nodes);
-  calls.reserve(num_nodes);
+  if (!options.plan_only) calls.reserve(num_nodes);
   interp->infos_.reserve(num_nodes);
   interp->buffers_.reserve(num_nodes);
   interp->slot_by_name_.reserve(num_nodes);
@@ -78,7 +80,7 @@ absl::StatusOr<std::unique_ptr<Interpreter>> Interpreter::Create(const GraphModu
               absl::StrCat("node '", node->name(), "': ", OpName(node->op()), " cannot run"));
         }
         SP_ASSIGN_OR_RETURN(info, def->infer(pc.call));
-        calls.push_back(std::move(pc));
+        if (!options.plan_only) calls.push_back(std::move(pc));
         break;
       }
     }

@@ -196,15 +196,14 @@ absl::Status PruneProducerChain(const Match& match, PrunePlan& plan) {
   }
 
   // Consumer: how many input columns each channel owns, and whether zero padding breaks
-  // folding a nonzero constant.
-  // Its stored weight has the shape of the weight it computes with (parametrizations mask,
-  // they never reshape); those values are only needed to fold a constant, below.
+  // folding a nonzero constant. Its stored weight has the shape of the weight it computes
+  // with (parametrizations mask, they never reshape); the values are read only to fold.
   const Module* consumer = nullptr;
   int64_t cols_per_channel = 1;
   bool padded_consumer = false;
   if (last.kind() == NodeKind::kCallModule) {
     consumer = &plan.ModuleOf(last);
-    const Tensor* stored = consumer->parameter("weight");
+    const Tensor* stored = internal::PreparedTensor(*consumer, "weight");
     if (stored == nullptr) return consumer->Effective("weight").status();  // NotFound, naming it
     const int64_t in = stored->size(1);
     if (consumer->kind() == OpKind::kConv2d) {

@@ -43,9 +43,19 @@ def log(msg):
     print(f"[compare] {msg}", file=sys.stderr, flush=True)
 
 
-def run(cmd, env=None):
-    """stdout of `cmd`; on failure its stderr and the command, then exit."""
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+def cpus_for(threads):
+    """The CPUs every engine runs on with `threads` threads: the first `threads` this process may
+    use, the same for all three, so that none gets a faster core than the others. Cores differ:
+    on the 2-vCPU development VM one runs ResNet-18 7 %, MobileNetV2 18 % slower than the other."""
+    allowed = sorted(os.sched_getaffinity(0))
+    return allowed[:threads] if threads < len(allowed) else allowed
+
+
+def run(cmd, env=None, cpus=None):
+    """stdout of `cmd`, run on `cpus` (default: wherever this process may run); on failure its
+    stderr and the command, then exit."""
+    pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, preexec_fn=pin)
     if proc.returncode != 0:
         sys.exit(f"compare.py: {' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr}")
     return proc.stdout
@@ -81,31 +91,31 @@ def prepare_models(cli, model_dir, stems):
     return files
 
 
-def measure_peak(peak_bin, quick):
-    """{threads: SGEMM FLOP/s}: the best over n = 512, 1024, 2048 and 3 repetitions (quick: one
-    short run at n = 512)."""
+def measure_peak(peak_bin, quick, threads_list):
+    """{threads: SGEMM FLOP/s} on the CPUs the models run on: the best over n = 512, 1024, 2048
+    and 3 repetitions (quick: one short run at n = 512)."""
     log("measuring the SGEMM peak (oneDNN)")
-    cmd = [peak_bin, "--benchmark_format=json"]
-    cmd += (["--benchmark_filter=BM_Sgemm/n:512/", "--benchmark_min_time=0.01"] if quick
-            else ["--benchmark_filter=BM_Sgemm/", "--benchmark_repetitions=3"])
     peak = {}
-    for b in json.loads(run(cmd))["benchmarks"]:
-        if b.get("run_type", "iteration") != "iteration":
-            continue  # mean / median / stddev rows of the repetitions
-        threads = int(b["name"].split("threads:")[1].split("/")[0])
-        peak[threads] = max(peak.get(threads, 0.0), b["FLOPS"])
+    for t in threads_list:
+        cmd = [peak_bin, "--benchmark_format=json"]
+        cmd += ([f"--benchmark_filter=BM_Sgemm/n:512/threads:{t}/", "--benchmark_min_time=0.01"] if quick
+                else [f"--benchmark_filter=BM_Sgemm/.*/threads:{t}/", "--benchmark_repetitions=3"])
+        for b in json.loads(run(cmd, cpus=cpus_for(t)))["benchmarks"]:
+            if b.get("run_type", "iteration") != "iteration":
+                continue  # mean / median / stddev rows of the repetitions
+            peak[t] = max(peak.get(t, 0.0), b["FLOPS"])
     return peak
 
 
 def time_ours(cli, path, threads, seconds, min_iters):
     """Median ms from `structprune bench`: a short run sizes the timed one to ~`seconds`."""
     probe = json.loads(run([cli, "bench", path, "--threads", str(threads), "--iters", "3",
-                            "--warmup", "1", "--json"]))
+                            "--warmup", "1", "--json"], cpus=cpus_for(threads)))
     if seconds <= 0.1:
         return probe["median_ms"]
     iters = max(min_iters, min(100000, math.ceil(seconds * 1e3 / max(probe["median_ms"], 1e-3))))
     out = json.loads(run([cli, "bench", path, "--threads", str(threads), "--iters", str(iters),
-                          "--warmup", str(max(2, iters // 10)), "--json"]))
+                          "--warmup", str(max(2, iters // 10)), "--json"], cpus=cpus_for(threads)))
     return out["median_ms"]
 
 
@@ -115,7 +125,8 @@ def time_torch(paths, threads, seconds, min_iters):
     if os.path.isdir(OPENBLAS_DIR):
         env["LD_LIBRARY_PATH"] = ":".join(filter(None, [OPENBLAS_DIR, env.get("LD_LIBRARY_PATH")]))
     out = run([sys.executable, os.path.join(HERE, "torch_runner.py"), "--threads", str(threads),
-               "--seconds", str(seconds), "--min-iters", str(min_iters), *paths], env=env)
+               "--seconds", str(seconds), "--min-iters", str(min_iters), *paths], env=env,
+              cpus=cpus_for(threads))
     return {r["file"]: r for r in json_lines(out)}
 
 
@@ -126,7 +137,8 @@ def time_ort(node_modules, paths, threads, seconds, min_iters):
     for p in paths:
         args += [p, json.dumps(input_shapes(p))]
     out = run(["node", os.path.join(HERE, "ort_bench.js"), "--threads", str(threads),
-               "--seconds", str(seconds), "--min-iters", str(min_iters), *args], env=env)
+               "--seconds", str(seconds), "--min-iters", str(min_iters), *args], env=env,
+              cpus=cpus_for(threads))
     return {r["file"]: r for r in json_lines(out)}
 
 
@@ -174,6 +186,9 @@ def markdown(rows, meta):
         + ", ".join(f"{t} thread(s) {p / 1e9:.1f} GFLOP/s"
                     for t, p in sorted(meta["peak_flops"].items()))
         + f"; load average before/after: {meta['load_before']} / {meta['load_after']}",
+        "Every engine and the peak run on the same CPUs per thread count: "
+        + ", ".join(f"{t} thread(s) on CPU {','.join(map(str, c))}" for t, c in sorted(meta["cpus"].items()))
+        + ".",
         "Latencies are medians in ms; ours/X < 1 means structprune is faster. "
         "FLOPs ratio = dense / pruned FLOPs, speedup = our dense / our pruned latency.",
         "",
@@ -228,7 +243,7 @@ def main():
     load_before = " ".join(f"{x:.1f}" for x in os.getloadavg())
 
     files = prepare_models(cli, os.path.join(out_dir, "models"), stems)
-    peak = measure_peak(peak_bin, args.quick)
+    peak = measure_peak(peak_bin, args.quick, threads_list)
     timings = {}
     for t in threads_list:
         paths = [files[(stem, s)]["file"] for stem in stems for s in SPARSITIES]
@@ -253,6 +268,7 @@ def main():
             "torch": torch_version, "onnxruntime": ort_version, "threads": threads_list,
             "torch_blas": sorted({tm["torch_blas"] for tm in timings.values()}),
             "quick": args.quick, "seconds_per_measurement": seconds, "peak_flops": peak,
+            "cpus": {t: cpus_for(t) for t in threads_list},
             "load_before": load_before,
             "load_after": " ".join(f"{x:.1f}" for x in os.getloadavg())}
     rows = build_rows(stems, files, timings, peak, threads_list)

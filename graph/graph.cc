@@ -33,11 +33,12 @@ void Graph::Link(Node* node) {
   for (Node* arg : node->args_) arg->users_.push_back(node);
 }
 
-Node* Graph::Append(std::unique_ptr<Node> node, std::list<std::unique_ptr<Node>>::iterator pos) {
+Node* Graph::Append(std::unique_ptr<Node> node, size_t pos) {
   Node* raw = node.get();
   raw->name_ = UniqueName(raw->name_);
   by_name_[raw->name_] = raw;
-  nodes_.insert(pos, std::move(node));
+  order_.insert(order_.begin() + static_cast<std::ptrdiff_t>(pos), raw);
+  owned_.push_back(std::move(node));
   Link(raw);
   return raw;
 }
@@ -57,10 +58,6 @@ std::unique_ptr<Node> Graph::MakeCallFunction(OpKind function, std::vector<Node*
   n->args_ = std::move(args);
   n->attrs_ = std::move(attrs);
   return n;
-}
-
-std::list<std::unique_ptr<Node>>::iterator Graph::BeforeOutput() {
-  return output_ ? std::prev(nodes_.end()) : nodes_.end();
 }
 
 Node* Graph::AddPlaceholder(const std::string& name) {
@@ -100,7 +97,7 @@ Node* Graph::SetOutput(std::vector<Node*> results) {
     n->name_ = "output";
     n->target_ = "output";
     n->args_ = std::move(results);
-    output_ = Append(std::move(n), nodes_.end());
+    output_ = Append(std::move(n), order_.size());
     return output_;
   }
   for (Node* arg : output_->args_) {
@@ -114,12 +111,11 @@ Node* Graph::SetOutput(std::vector<Node*> results) {
 
 Node* Graph::InsertCallFunctionAfter(Node* anchor, OpKind function, std::vector<Node*> args,
                                      AttrMap attrs) {
-  auto it = std::find_if(nodes_.begin(), nodes_.end(),
-                         [&](const auto& n) { return n.get() == anchor; });
+  auto it = std::find(order_.begin(), order_.end(), anchor);
   auto n = MakeCallFunction(function, std::move(args), std::move(attrs));
   // An anchor outside the graph, or the output node itself, inserts before the output.
-  const bool append = it == nodes_.end() || it->get() == output_;
-  return Append(std::move(n), append ? BeforeOutput() : std::next(it));
+  const bool append = it == order_.end() || *it == output_;
+  return Append(std::move(n), append ? BeforeOutput() : static_cast<size_t>(it - order_.begin()) + 1);
 }
 
 void Graph::ReplaceAllUsesWith(Node* old_node, Node* new_node) {
@@ -151,21 +147,15 @@ absl::Status Graph::Erase(Node* node) {
   }
   if (node == output_) output_ = nullptr;
   by_name_.erase(node->name_);
-  nodes_.remove_if([&](const auto& n) { return n.get() == node; });
+  std::erase(order_, node);
+  std::erase_if(owned_, [&](const auto& n) { return n.get() == node; });
   return absl::OkStatus();
-}
-
-std::vector<Node*> Graph::nodes() const {
-  std::vector<Node*> out;
-  out.reserve(nodes_.size());
-  for (const auto& n : nodes_) out.push_back(n.get());
-  return out;
 }
 
 std::vector<Node*> Graph::placeholders() const {
   std::vector<Node*> out;
-  for (const auto& n : nodes_) {
-    if (n->kind_ == NodeKind::kPlaceholder) out.push_back(n.get());
+  for (Node* n : order_) {
+    if (n->kind_ == NodeKind::kPlaceholder) out.push_back(n);
   }
   return out;
 }
@@ -181,10 +171,9 @@ absl::Status Graph::Lint(const Module& root) const {
   };
   absl::flat_hash_set<const Node*> seen;
   absl::flat_hash_set<absl::string_view> names;
-  seen.reserve(nodes_.size());
-  names.reserve(nodes_.size());
-  for (const auto& owned : nodes_) {
-    const Node* n = owned.get();
+  seen.reserve(order_.size());
+  names.reserve(order_.size());
+  for (const Node* n : order_) {
     if (!names.insert(n->name_).second) return fail(n, "duplicate name");
     for (const Node* arg : n->args_) {
       if (arg == nullptr) return fail(n, "null argument");
@@ -229,7 +218,7 @@ absl::Status Graph::Lint(const Module& root) const {
         }
         break;
       case NodeKind::kOutput:
-        if (n != output_ || owned != nodes_.back()) return fail(n, "output must be the last node");
+        if (n != output_ || n != order_.back()) return fail(n, "output must be the last node");
         break;
     }
     seen.insert(n);
@@ -241,20 +230,23 @@ absl::Status Graph::Lint(const Module& root) const {
 Graph Graph::Clone() const {
   Graph copy;
   absl::flat_hash_map<const Node*, Node*> remap;
-  for (const auto& owned : nodes_) {
+  copy.owned_.reserve(order_.size());
+  copy.order_.reserve(order_.size());
+  for (const Node* original : order_) {
     auto n = MakeNode();
-    n->kind_ = owned->kind_;
-    n->name_ = owned->name_;
-    n->target_ = owned->target_;
-    n->op_ = owned->op_;
-    n->attrs_ = owned->attrs_;
-    for (const Node* arg : owned->args_) n->args_.push_back(remap.at(arg));
+    n->kind_ = original->kind_;
+    n->name_ = original->name_;
+    n->target_ = original->target_;
+    n->op_ = original->op_;
+    n->attrs_ = original->attrs_;
+    for (const Node* arg : original->args_) n->args_.push_back(remap.at(arg));
     Node* raw = n.get();
-    copy.nodes_.push_back(std::move(n));
+    copy.order_.push_back(raw);
+    copy.owned_.push_back(std::move(n));
     copy.by_name_[raw->name_] = raw;
     copy.Link(raw);
-    remap[owned.get()] = raw;
-    if (owned.get() == output_) copy.output_ = raw;
+    remap[original] = raw;
+    if (original == output_) copy.output_ = raw;
   }
   copy.name_counts_ = name_counts_;
   return copy;

@@ -2,7 +2,6 @@
 #ifndef STRUCTPRUNE_GRAPH_GRAPH_H_
 #define STRUCTPRUNE_GRAPH_GRAPH_H_
 
-#include <list>
 #include <memory>
 #include <string>
 #include <vector>
@@ -43,9 +42,9 @@ class Graph {
   // FailedPrecondition when the node still has users.
   absl::Status Erase(Node* node);
 
-  // In topological (insertion) order.
-  std::vector<Node*> nodes() const;
-  size_t size() const { return nodes_.size(); }
+  // In topological (insertion) order; the reference is valid until the graph changes.
+  const std::vector<Node*>& nodes() const { return order_; }
+  size_t size() const { return order_.size(); }
   std::vector<Node*> placeholders() const;
   Node* output() const { return output_; }
   Node* FindNode(absl::string_view name) const;
@@ -59,14 +58,18 @@ class Graph {
   Graph Clone() const;
 
  private:
-  Node* Append(std::unique_ptr<Node> node, std::list<std::unique_ptr<Node>>::iterator pos);
+  // Inserts `node` at position `pos` of the graph order.
+  Node* Append(std::unique_ptr<Node> node, size_t pos);
   std::string UniqueName(std::string hint);
   static std::unique_ptr<Node> MakeCallFunction(OpKind function, std::vector<Node*> args, AttrMap attrs);
-  // Where appending creators insert: before the output node when there is one.
-  std::list<std::unique_ptr<Node>>::iterator BeforeOutput();
+  // Where appending creators insert: before the output node (always last) when there is one.
+  size_t BeforeOutput() const { return output_ ? order_.size() - 1 : order_.size(); }
   void Link(Node* node);
 
-  std::list<std::unique_ptr<Node>> nodes_;
+  std::vector<std::unique_ptr<Node>> owned_;  // every node, in creation order
+  // Graph order, kept as one array because every analysis walks it (a list would cost a cache
+  // miss per node on large graphs, and a copy per walk).
+  std::vector<Node*> order_;
   Node* output_ = nullptr;
   absl::flat_hash_map<std::string, Node*> by_name_;
   absl::flat_hash_map<std::string, int> name_counts_;

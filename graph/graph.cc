@@ -29,6 +29,10 @@ std::string Graph::UniqueName(std::string hint) {
   return name;
 }
 
+void Graph::Renumber(size_t from) {
+  for (size_t i = from; i < order_.size(); ++i) order_[i]->index_ = static_cast<int>(i);
+}
+
 void Graph::Link(Node* node) {
   for (Node* arg : node->args_) arg->users_.push_back(node);
 }
@@ -39,6 +43,7 @@ Node* Graph::Append(std::unique_ptr<Node> node, size_t pos) {
   by_name_[raw->name_] = raw;
   order_.insert(order_.begin() + static_cast<std::ptrdiff_t>(pos), raw);
   owned_.push_back(std::move(node));
+  Renumber(pos);
   Link(raw);
   return raw;
 }
@@ -111,11 +116,10 @@ Node* Graph::SetOutput(std::vector<Node*> results) {
 
 Node* Graph::InsertCallFunctionAfter(Node* anchor, OpKind function, std::vector<Node*> args,
                                      AttrMap attrs) {
-  auto it = std::find(order_.begin(), order_.end(), anchor);
   auto n = MakeCallFunction(function, std::move(args), std::move(attrs));
   // An anchor outside the graph, or the output node itself, inserts before the output.
-  const bool append = it == order_.end() || *it == output_;
-  return Append(std::move(n), append ? BeforeOutput() : static_cast<size_t>(it - order_.begin()) + 1);
+  const bool append = !Contains(anchor) || anchor == output_;
+  return Append(std::move(n), append ? BeforeOutput() : static_cast<size_t>(anchor->index_) + 1);
 }
 
 void Graph::ReplaceAllUsesWith(Node* old_node, Node* new_node) {
@@ -135,7 +139,16 @@ void Graph::ReplaceArg(Node* node, size_t index, Node* new_arg) {
   new_arg->users_.push_back(node);
 }
 
+bool Graph::Contains(const Node* node) const {
+  return node != nullptr && node->index_ >= 0 && static_cast<size_t>(node->index_) < order_.size() &&
+         order_[node->index_] == node;
+}
+
 absl::Status Graph::Erase(Node* node) {
+  if (!Contains(node)) {
+    return absl::InvalidArgumentError(absl::StrCat("cannot erase node '", node == nullptr ? "" : node->name_,
+                                                   "': it is not in this graph"));
+  }
   if (!node->users_.empty()) {
     return absl::FailedPreconditionError(
         absl::StrCat("cannot erase node '", node->name_, "': it still has ", node->users_.size(),
@@ -147,8 +160,10 @@ absl::Status Graph::Erase(Node* node) {
   }
   if (node == output_) output_ = nullptr;
   by_name_.erase(node->name_);
-  std::erase(order_, node);
+  const size_t pos = static_cast<size_t>(node->index_);
+  order_.erase(order_.begin() + static_cast<std::ptrdiff_t>(pos));
   std::erase_if(owned_, [&](const auto& n) { return n.get() == node; });
+  Renumber(pos);
   return absl::OkStatus();
 }
 
@@ -241,6 +256,7 @@ Graph Graph::Clone() const {
     n->attrs_ = original->attrs_;
     for (const Node* arg : original->args_) n->args_.push_back(remap.at(arg));
     Node* raw = n.get();
+    raw->index_ = static_cast<int>(copy.order_.size());
     copy.order_.push_back(raw);
     copy.owned_.push_back(std::move(n));
     copy.by_name_[raw->name_] = raw;

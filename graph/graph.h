@@ -39,7 +39,7 @@ class Graph {
   void ReplaceAllUsesWith(Node* old_node, Node* new_node);
   // Replaces argument `index` of `node`.
   void ReplaceArg(Node* node, size_t index, Node* new_arg);
-  // FailedPrecondition when the node still has users.
+  // FailedPrecondition when the node still has users; InvalidArgument when it is not in this graph.
   absl::Status Erase(Node* node);
 
   // In topological (insertion) order; the reference is valid until the graph changes.
@@ -48,6 +48,8 @@ class Graph {
   std::vector<Node*> placeholders() const;
   Node* output() const { return output_; }
   Node* FindNode(absl::string_view name) const;
+  // Whether `node` is one of this graph's nodes.
+  bool Contains(const Node* node) const;
 
   // Well-formedness: topological order, args and users agree, one output node at the end,
   // call_module targets exist with the recorded kind, get_attr targets exist, names unique.
@@ -65,6 +67,8 @@ class Graph {
   // Where appending creators insert: before the output node (always last) when there is one.
   size_t BeforeOutput() const { return output_ ? order_.size() - 1 : order_.size(); }
   void Link(Node* node);
+  // Sets index_ of the nodes at positions `from` and later.
+  void Renumber(size_t from);
 
   std::vector<std::unique_ptr<Node>> owned_;  // every node, in creation order
   // Graph order, kept as one array because every analysis walks it (a list would cost a cache

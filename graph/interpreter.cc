@@ -23,13 +23,12 @@ absl::StatusOr<std::unique_ptr<Interpreter>> Interpreter::Create(const GraphModu
                                                    " input(s), got ", interp->input_shapes_.size(),
                                                    " input shape(s)"));
   }
-  // Pass 1: every node's shape (all validation happens here).
-  absl::flat_hash_map<const Node*, int> slot_of;
+  // Pass 1: every node's shape (all validation happens here). A node's slot is its index: one
+  // slot per node, in graph order (the lint above checked that every argument comes earlier).
   // Pass 2 builds kernels from the calls; a plan-only interpreter (shapes for the dependency
   // analysis) drops each as soon as its shape is known, instead of holding them all.
   std::vector<PlannedCall> calls;
   const size_t num_nodes = model.graph().size();
-  slot_of.reserve(num_nodes);
   if (!options.plan_only) calls.reserve(num_nodes);
   interp->infos_.reserve(num_nodes);
   interp->buffers_.reserve(num_nodes);
@@ -37,12 +36,15 @@ absl::StatusOr<std::unique_ptr<Interpreter>> Interpreter::Create(const GraphModu
   interp->names_.reserve(num_nodes);
   size_t next_input = 0;
   for (const Node* node : model.graph().nodes()) {
-    const int slot = static_cast<int>(interp->infos_.size());
+    const int slot = node->index();
+    if (slot != static_cast<int>(interp->infos_.size())) {
+      return absl::InternalError(absl::StrCat("node '", node->name(), "' is out of place in its graph"));
+    }
     std::vector<int> arg_slots;
     std::vector<ValueInfo> arg_infos;
     for (const Node* arg : node->args()) {
-      arg_slots.push_back(slot_of.at(arg));
-      arg_infos.push_back(interp->infos_[slot_of.at(arg)]);
+      arg_slots.push_back(arg->index());
+      arg_infos.push_back(interp->infos_[arg->index()]);
     }
     ValueInfo info;
     Value buffer;
@@ -84,7 +86,6 @@ absl::StatusOr<std::unique_ptr<Interpreter>> Interpreter::Create(const GraphModu
         break;
       }
     }
-    slot_of[node] = slot;
     interp->infos_.push_back(std::move(info));
     interp->buffers_.push_back(std::move(buffer));
     interp->slot_by_name_[node->name()] = interp->names_.size();
@@ -276,6 +277,11 @@ absl::Status Interpreter::RunInto(absl::Span<const Tensor> inputs, std::vector<T
     std::copy_n(flat[i].data<std::byte>(), flat[i].nbytes(), outputs[i].data<std::byte>());
   }
   return absl::OkStatus();
+}
+
+const ValueInfo* Interpreter::InfoOf(const Node& node) const {
+  const size_t slot = static_cast<size_t>(node.index());
+  return slot < names_.size() && names_[slot] == node.name() ? &infos_[slot] : nullptr;
 }
 
 const ValueInfo* Interpreter::InfoOf(absl::string_view node_name) const {

@@ -40,8 +40,11 @@ class Interpreter {
   // already fit: no allocation in steady state (benchmarks, serving loops).
   absl::Status RunInto(absl::Span<const Tensor> inputs, std::vector<Tensor>& outputs);
 
-  // The planned shape of every node's result, by node name.
+  // The planned shape of every node's result, by node name; or by node of the graph this
+  // interpreter was made from, while that graph is unchanged (an array read, for analyses that
+  // ask for every node; nullptr for a node not at its planned position).
   const ValueInfo* InfoOf(absl::string_view node_name) const;
+  const ValueInfo* InfoOf(const Node& node) const;
   const std::vector<Shape>& input_shapes() const { return input_shapes_; }
 
  private:

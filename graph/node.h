@@ -19,6 +19,9 @@ class Node {
   NodeKind kind() const { return kind_; }
   // Unique within the graph: "x", "seq_0", "relu_1".
   const std::string& name() const { return name_; }
+  // Position in its graph's order (the graph keeps it current), for analyses that keep
+  // per-node results in arrays; -1 before the node joins a graph.
+  int index() const { return index_; }
   // call_module / get_attr: the module or tensor FQN; call_function: the function name.
   const std::string& target() const { return target_; }
   // call_module: the module's kind; call_function: the function. Unset otherwise.
@@ -36,6 +39,7 @@ class Node {
  private:
   friend class Graph;
   NodeKind kind_ = NodeKind::kPlaceholder;
+  int index_ = -1;
   std::string name_;
   std::string target_;
   OpKind op_ = OpKind::kSequential;

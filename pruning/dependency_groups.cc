@@ -49,7 +49,7 @@ class Analyzer {
 
  private:
   const Shape* ShapeOf(const Node& n) const {
-    const ValueInfo* info = plan_.InfoOf(n.name());
+    const ValueInfo* info = plan_.InfoOf(n);
     return info == nullptr || info->is_tuple ? nullptr : &info->shape;
   }
   // Blocking reasons are numbered; elements hold the number (-1: not blocked).
@@ -242,15 +242,11 @@ Channels Analyzer::Visit(const Node& node, absl::Span<const Channels* const> arg
 }
 
 absl::StatusOr<DependencyGraph> Analyzer::Run() {
-  absl::flat_hash_map<const Node*, Channels> channels;
-  channels.reserve(model_.graph().size());
+  // By node index (graph order): what each node's output carries; unknown until visited.
+  std::vector<Channels> channels(model_.graph().size());
   for (const Node* node : model_.graph().nodes()) {
     absl::InlinedVector<const Channels*, 4> args;
-    static const Channels kUnknown;
-    for (const Node* a : node->args()) {
-      auto it = channels.find(a);
-      args.push_back(it == channels.end() ? &kUnknown : &it->second);
-    }
+    for (const Node* a : node->args()) args.push_back(&channels[a->index()]);
     if (node->kind() == NodeKind::kOutput) {
       for (const Channels* a : args) Block(*a, "reaches a model output");
       continue;
@@ -259,15 +255,14 @@ absl::StatusOr<DependencyGraph> Analyzer::Run() {
       // LSTM chains are the pattern table's job; LayerNorm statistics span the channels.
       const int reason = Reason(absl::StrCat("'", node->name(), "' (", OpName(node->op()), ")"));
       for (const Channels* a : args) Block(*a, reason);
-      channels[node] = Channels{};
       const Shape* shape = ShapeOf(*node);
       if (shape != nullptr && !shape->empty()) {
-        channels[node] = Fresh(static_cast<int64_t>(shape->size()) - 1, shape->back(),
+        channels[node->index()] = Fresh(static_cast<int64_t>(shape->size()) - 1, shape->back(),
                                Reason(absl::StrCat("output of '", node->name(), "'")));
       }
       continue;
     }
-    channels[node] = Visit(*node, args);
+    channels[node->index()] = Visit(*node, args);
   }
   // Groups: producers whose channels are coupled (directly or through others) form one group;
   // group channel c = one element root.
@@ -308,9 +303,8 @@ absl::StatusOr<DependencyGraph> Analyzer::Run() {
   }
   graph.node_channels.reserve(channels.size());
   for (const Node* node : model_.graph().nodes()) {  // graph order: nodes and elements in memory order
-    auto it = channels.find(node);
-    if (it == channels.end() || !it->second.known) continue;
-    const Channels& c = it->second;
+    const Channels& c = channels[node->index()];
+    if (!c.known) continue;
     DependencyGraph::NodeChannels nc{c.dim, {}};
     nc.positions.reserve(c.count);
     for (int64_t k = 0; k < c.count; ++k) {

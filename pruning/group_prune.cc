@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
@@ -56,7 +58,8 @@ class GroupPlanner {
   // has thousands of groups).
   std::vector<std::vector<bool>> pruned_;
   std::vector<std::vector<std::string>> reasons_;  // why a pruned channel cannot go ("" = it can)
-  absl::flat_hash_map<const Node*, std::vector<PositionValue>> values_;
+  // By node index: each evaluated node's per-position values (none for nodes without channel info).
+  std::vector<std::optional<std::vector<PositionValue>>> values_;
   std::vector<FoldSite> folds_;
   std::map<std::string, int64_t, std::less<>> depthwise_;  // depthwise conv module -> channel count
 };
@@ -68,8 +71,8 @@ absl::StatusOr<std::vector<PositionValue>> GroupPlanner::Evaluate(const Node& no
   const std::string where = absl::StrCat("'", node.name(), "'");
   auto input = [&](size_t i) -> const std::vector<PositionValue>* {
     if (i >= node.args().size()) return nullptr;
-    auto it = values_.find(node.args()[i]);
-    return it == values_.end() ? nullptr : &it->second;
+    const auto& values = values_[node.args()[i]->index()];
+    return values ? &*values : nullptr;
   };
   auto copy_input = [&](const std::vector<PositionValue>* in) {
     if (in == nullptr || in->size() != out.size()) {
@@ -209,13 +212,14 @@ absl::StatusOr<std::vector<PositionValue>> GroupPlanner::Evaluate(const Node& no
 }
 
 absl::Status GroupPlanner::Run() {
+  values_.resize(plan_.model().graph().size());
   for (const Node* node : plan_.model().graph().nodes()) {
     auto it = dg_.node_channels.find(node);
     if (it == dg_.node_channels.end()) {
       // No channel info (tuples, model outputs); consumers inside still need their folds.
       continue;
     }
-    SP_ASSIGN_OR_RETURN(values_[node], Evaluate(*node, it->second.positions));
+    SP_ASSIGN_OR_RETURN(values_[node->index()], Evaluate(*node, it->second.positions));
   }
   return PlanEdits();
 }

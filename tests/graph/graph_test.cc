@@ -271,6 +271,33 @@ TEST(GraphEdit, EraseOfUsedNodeIsFailedPreconditionAndChangesNothing) {
   EXPECT_THAT(t.g.Lint(t.root), IsOk());
 }
 
+TEST(GraphEdit, EraseOfAnotherGraphsNodeIsInvalidArgumentAndChangesNothing) {
+  ReluTanh t;
+  ReluTanh other;
+  other.g.ReplaceArg(other.out, 0, other.relu);  // other's tanh has no users left
+  EXPECT_THAT(t.g.Erase(other.tanh), StatusIs(absl::StatusCode::kInvalidArgument,
+                                                 HasSubstr("cannot erase node 'tanh': it is not in this graph")));
+  EXPECT_THAT(Names(t.g.nodes()), ElementsAre("x", "relu", "tanh", "output"));
+  EXPECT_THAT(t.g.Lint(t.root), IsOk());
+}
+
+TEST(GraphEdit, NodesKnowTheirPositionThroughInsertsAndErases) {
+  ReluTanh t;
+  Node* sig = t.g.InsertCallFunctionAfter(t.x, OpKind::kSigmoid, {t.x});
+  auto positions = [&] {
+    std::vector<int> out;
+    for (const Node* n : t.g.nodes()) out.push_back(n->index());
+    return out;
+  };
+  EXPECT_THAT(Names(t.g.nodes()), ElementsAre("x", "sigmoid", "relu", "tanh", "output"));
+  EXPECT_THAT(positions(), ElementsAre(0, 1, 2, 3, 4));
+  ASSERT_THAT(t.g.Erase(sig), IsOk());
+  EXPECT_THAT(positions(), ElementsAre(0, 1, 2, 3));
+  EXPECT_EQ(t.tanh->index(), 2);
+  Graph copy = t.g.Clone();
+  EXPECT_EQ(copy.FindNode("tanh")->index(), 2);
+}
+
 TEST(GraphEdit, ReplaceArgUpdatesBothUserLists) {
   ReluTanh t;
   t.g.ReplaceArg(t.tanh, 0, t.x);

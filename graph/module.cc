@@ -118,19 +118,31 @@ absl::Status Module::RemoveParametrizations(absl::string_view tensor_name,
 }
 
 Module& Module::AddChild(const std::string& name, std::unique_ptr<Module> child) {
-  auto it = child_index_.find(name);
-  if (it != child_index_.end()) {
-    children_[it->second].second = std::move(child);
-    return *children_[it->second].second;
+  Module* added = child.get();
+  if (this->child(name) != nullptr) {  // replaced in place (rare: a scan is fine)
+    auto same = std::find_if(children_.begin(), children_.end(), [&](const auto& c) { return c.first == name; });
+    same->second = std::move(child);
+    if (!child_index_.empty()) child_index_[name] = added;
+    return *added;
   }
-  child_index_[name] = children_.size();
   children_.emplace_back(name, std::move(child));
-  return *children_.back().second;
+  if (children_.size() == kIndexedChildren + 1) {
+    for (const auto& [n, c] : children_) child_index_.emplace(n, c.get());
+  } else if (children_.size() > kIndexedChildren) {
+    child_index_.emplace(name, added);
+  }
+  return *added;
 }
 
 Module* Module::child(absl::string_view name) const {
+  if (children_.size() <= kIndexedChildren) {
+    for (const auto& [n, c] : children_) {
+      if (n == name) return c.get();
+    }
+    return nullptr;
+  }
   auto it = child_index_.find(name);
-  return it == child_index_.end() ? nullptr : children_[it->second].second.get();
+  return it == child_index_.end() ? nullptr : it->second;
 }
 
 Module* Module::FindModule(absl::string_view fqn) const {
@@ -196,7 +208,7 @@ std::unique_ptr<Module> Module::Clone() const {
   copy->parametrizations_ = parametrizations_;
   copy->hooks_ = hooks_;
   copy->children_.reserve(children_.size());
-  copy->child_index_.reserve(children_.size());
+  if (children_.size() > kIndexedChildren) copy->child_index_.reserve(children_.size());
   for (const auto& [name, child] : children_) copy->AddChild(name, child->Clone());
   return copy;
 }

@@ -96,7 +96,11 @@ class Module {
       parametrizations_;
   std::vector<std::shared_ptr<const ForwardHook>> hooks_;
   std::vector<std::pair<std::string, std::unique_ptr<Module>>> children_;
-  absl::flat_hash_map<std::string, size_t> child_index_;  // name -> position in children_
+  // Name -> child, for modules with more than kIndexedChildren children (a Sequential of
+  // thousands of layers); smaller ones are searched in children_ itself, which saves them a
+  // table and a lookup the cache lines of one.
+  static constexpr size_t kIndexedChildren = 8;
+  absl::flat_hash_map<std::string, Module*> child_index_;
 };
 
 }  // namespace structprune

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "graph/builder.h"
 #include "graph/interpreter.h"
 #include "graph/module.h"
@@ -355,6 +356,24 @@ TEST(Module, FindModuleFollowsDottedPaths) {
   EXPECT_EQ(root.FindModule("seq.3"), root.child("seq")->child("3"));
   EXPECT_EQ(root.FindModule("seq.5"), nullptr);
   EXPECT_EQ(root.FindModule("seq.0.weight"), nullptr);  // a tensor, not a module
+}
+
+// Small modules search their children in place, large ones through an index: both must find,
+// miss and replace alike (a replaced child keeps its position).
+TEST(Module, ChildrenAreFoundAndReplacedAtAnySize) {
+  for (int count : {3, 8, 9, 40}) {
+    SCOPED_TRACE(count);
+    Module parent(OpKind::kSequential, {});
+    std::vector<Module*> added;
+    for (int i = 0; i < count; ++i) added.push_back(&parent.AddChild(absl::StrCat(i), Module::Sequential()));
+    for (int i = 0; i < count; ++i) EXPECT_EQ(parent.child(absl::StrCat(i)), added[i]);
+    EXPECT_EQ(parent.child("missing"), nullptr);
+    Module& replacement = parent.AddChild("2", std::make_unique<Module>(OpKind::kRelu, AttrMap{}));
+    EXPECT_EQ(parent.child("2"), &replacement);
+    EXPECT_EQ(parent.children().size(), static_cast<size_t>(count));
+    EXPECT_EQ(parent.children()[2].second.get(), &replacement);
+    EXPECT_EQ(parent.Clone()->child("2")->kind(), OpKind::kRelu);
+  }
 }
 
 TEST(Module, NamedParametersAreInStateDictOrder) {

@@ -46,7 +46,8 @@ def log(msg):
 def cpus_for(threads):
     """The CPUs every engine runs on with `threads` threads: the first `threads` this process may
     use, the same for all three, so that none gets a faster core than the others. Cores differ:
-    on the 2-vCPU development VM one runs ResNet-18 7 %, MobileNetV2 18 % slower than the other."""
+    on the 2-vCPU development VM one at a time (which one changes over the day) runs ResNet-18
+    7 % and MobileNetV2 18 % slower than the other."""
     allowed = sorted(os.sched_getaffinity(0))
     return allowed[:threads] if threads < len(allowed) else allowed
 

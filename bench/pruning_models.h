@@ -17,6 +17,7 @@
 #include "core/status_macros.h"
 #include "graph/builder.h"
 #include "ops/linear.h"
+#include "pruning/plan.h"
 #include "pruning/pruners/saliency_pruner.h"
 #include "pruning/structured_sparsifier.h"
 
@@ -105,9 +106,9 @@ inline absl::Status RunMinimalChainPass(GraphModule& model) {
     layer.SetParameter("weight", std::move(weight));
     layer.SetParameter("bias", std::move(bias));
     next.SetParameter("weight", std::move(next_weight));
-    layer.mutable_attrs()["out_features"] = static_cast<int64_t>(keep.size());
-    next.mutable_attrs()["in_features"] = static_cast<int64_t>(keep.size());
+    SyncShapeAttrs(layer);  // its rows and (at the step before) its columns are final
   }
+  SyncShapeAttrs(*layers.back());
   return absl::OkStatus();
 }
 

@@ -97,8 +97,8 @@ class Module {
   std::vector<std::shared_ptr<const ForwardHook>> hooks_;
   std::vector<std::pair<std::string, std::unique_ptr<Module>>> children_;
   // Name -> child, for modules with more than kIndexedChildren children (a Sequential of
-  // thousands of layers); smaller ones are searched in children_ itself, which saves them a
-  // table and a lookup the cache lines of one.
+  // thousands of layers). Smaller ones are searched in children_ itself: no table of their own
+  // to allocate, and a lookup reads one array instead of a hash table and then the array.
   static constexpr size_t kIndexedChildren = 8;
   absl::flat_hash_map<std::string, Module*> child_index_;
 };

@@ -258,7 +258,7 @@ absl::StatusOr<DependencyGraph> Analyzer::Run() {
       const Shape* shape = ShapeOf(*node);
       if (shape != nullptr && !shape->empty()) {
         channels[node->index()] = Fresh(static_cast<int64_t>(shape->size()) - 1, shape->back(),
-                               Reason(absl::StrCat("output of '", node->name(), "'")));
+                                        Reason(absl::StrCat("output of '", node->name(), "'")));
       }
       continue;
     }

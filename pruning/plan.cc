@@ -117,7 +117,7 @@ PrunePlan::PrunePlan(const GraphModule& model, PruneOptions options) : model_(mo
 }
 
 absl::Status PrunePlan::CheckSingleUse(absl::string_view module_fqn, absl::string_view tensor_fqn) const {
-  auto count = [](const std::map<std::string, int, std::less<>>& m, absl::string_view key) {
+  auto count = [](const absl::flat_hash_map<absl::string_view, int>& m, absl::string_view key) {
     auto it = m.find(key);
     return it == m.end() ? 0 : it->second;
   };
@@ -131,7 +131,7 @@ absl::Status PrunePlan::CheckSingleUse(absl::string_view module_fqn, absl::strin
 absl::Status PrunePlan::Slice(const std::string& tensor_fqn, int64_t dim, std::vector<int64_t> keep) {
   const auto [module_fqn, name] = internal::SplitTensorFqn(tensor_fqn);
   SP_RETURN_IF_ERROR(CheckSingleUse(module_fqn, tensor_fqn));
-  const Module* m = model_.root().FindModule(module_fqn);
+  Module* m = model_.root().FindModule(module_fqn);
   const Tensor* t = m == nullptr ? nullptr : internal::PreparedTensor(*m, name);
   if (t == nullptr) return absl::InternalError(absl::StrCat("plan slices unknown tensor '", tensor_fqn, "'"));
   if (dim < 0 || dim >= t->dim()) {
@@ -142,15 +142,24 @@ absl::Status PrunePlan::Slice(const std::string& tensor_fqn, int64_t dim, std::v
       return absl::InternalError(absl::StrCat("plan keeps index ", k, " of dim ", dim, " of '", tensor_fqn, "'"));
     }
   }
-  auto& dims = slices_[tensor_fqn];
-  auto it = dims.find(dim);
-  if (it != dims.end() && it->second != keep) {
+  auto [entry, first] = slice_of_.try_emplace(t, slices_.size());
+  if (first) slices_.push_back({tensor_fqn, m, std::string(name), {}});
+  auto& dims = slices_[entry->second].dims;
+  auto it = std::find_if(dims.begin(), dims.end(), [dim](const auto& d) { return d.first >= dim; });
+  if (it != dims.end() && it->first == dim) {
+    if (it->second == keep) return absl::OkStatus();
     return absl::InvalidArgumentError(absl::StrCat(
         "'", tensor_fqn, "' dim ", dim, " would be sliced two ways (keep [", absl::StrJoin(it->second, ", "),
         "] vs [", absl::StrJoin(keep, ", "), "]): its channels are shared by several producers; that needs dependency groups"));
   }
-  dims[dim] = std::move(keep);
+  dims.emplace(it, dim, std::move(keep));
   return absl::OkStatus();
+}
+
+const PrunePlan::TensorSlices* PrunePlan::FindSlices(const Module& m, absl::string_view name) const {
+  const Tensor* t = internal::PreparedTensor(m, name);
+  auto it = t == nullptr ? slice_of_.end() : slice_of_.find(t);
+  return it == slice_of_.end() ? nullptr : &slices_[it->second];
 }
 
 absl::Status PrunePlan::AddToBias(const std::string& module_fqn, const Tensor& delta) {
@@ -172,13 +181,12 @@ void PrunePlan::SetAttr(const std::string& module_fqn, const std::string& name, 
 }
 
 absl::Status PrunePlan::Commit(GraphModule& model) const {
+  if (&model != &model_) return absl::InternalError("a prune plan commits only to the model it was made from");
   // Phase 1: every module's new tensors and attributes, from the prepared model, which stays
   // as it is; any error returns here. A module is finalized (its masks baked) at its first edit.
   std::deque<ModuleEdit> edits;  // a deque: the pointers `edit` hands out stay valid
   absl::flat_hash_map<const Module*, size_t> edit_of;
-  auto edit = [&](absl::string_view module_fqn, absl::string_view what) -> absl::StatusOr<ModuleEdit*> {
-    Module* m = model.root().FindModule(module_fqn);
-    if (m == nullptr) return absl::InternalError(absl::StrCat(what, " of unknown module '", module_fqn, "'"));
+  auto edit = [&](Module* m) -> absl::StatusOr<ModuleEdit*> {
     auto [it, first] = edit_of.try_emplace(m, edits.size());
     if (first) {
       edits.emplace_back(m);
@@ -186,16 +194,23 @@ absl::Status PrunePlan::Commit(GraphModule& model) const {
     }
     return &edits[it->second];
   };
-  std::map<std::string, std::map<int64_t, std::vector<int64_t>>> new_bias_slices;
+  auto edit_named = [&](absl::string_view module_fqn, absl::string_view what) -> absl::StatusOr<ModuleEdit*> {
+    Module* m = model.root().FindModule(module_fqn);
+    if (m == nullptr) return absl::InternalError(absl::StrCat(what, " of unknown module '", module_fqn, "'"));
+    return edit(m);
+  };
+  std::vector<TensorSlices> new_bias_slices;
   for (const auto& [fqn, delta] : bias_deltas_) {
-    SP_ASSIGN_OR_RETURN(ModuleEdit * e, edit(fqn, "bias fold into"));
+    SP_ASSIGN_OR_RETURN(ModuleEdit * e, edit_named(fqn, "bias fold into"));
     const Tensor* bias = Current(*e, "bias");
     if (bias == nullptr) {
       Stage(*e, "bias", delta.Clone());
       e->attrs.emplace_back("bias", true);
       // A module that loses rows itself drops the same entries of its new bias.
-      auto rows = slices_.find(fqn + ".weight");
-      if (rows != slices_.end() && rows->second.count(0)) new_bias_slices[fqn + ".bias"][0] = rows->second.at(0);
+      if (const TensorSlices* weight = FindSlices(*e->module, "weight");
+          weight != nullptr && !weight->dims.empty() && weight->dims.front().first == 0) {
+        new_bias_slices.push_back({fqn + ".bias", e->module, "bias", {weight->dims.front()}});
+      }
       continue;
     }
     if (bias->shape() != delta.shape()) {
@@ -206,23 +221,22 @@ absl::Status PrunePlan::Commit(GraphModule& model) const {
     for (int64_t i = 0; i < delta.numel(); ++i) folded.data<float>()[i] += delta.data<float>()[i];
     Stage(*e, "bias", std::move(folded));
   }
-  auto slice = [&](const std::string& fqn, const std::map<int64_t, std::vector<int64_t>>& dims) -> absl::Status {
-    const auto [module_fqn, name] = internal::SplitTensorFqn(fqn);
-    SP_ASSIGN_OR_RETURN(ModuleEdit * e, edit(module_fqn, "slice"));
-    const Tensor* stored = Current(*e, name);
-    if (stored == nullptr) return absl::InternalError(absl::StrCat("plan slices unknown tensor '", fqn, "'"));
+  auto slice = [&](const TensorSlices& s) -> absl::Status {
+    SP_ASSIGN_OR_RETURN(ModuleEdit * e, edit(s.module));
+    const Tensor* stored = Current(*e, s.name);
+    if (stored == nullptr) return absl::InternalError(absl::StrCat("plan slices unknown tensor '", s.fqn, "'"));
     Tensor t = *stored;
-    for (const auto& [dim, keep] : dims) {
+    for (const auto& [dim, keep] : s.dims) {
       SP_ASSIGN_OR_RETURN(t, SelectAlongDim(t, dim, keep));
     }
-    Stage(*e, name, std::move(t));
+    Stage(*e, s.name, std::move(t));
     e->sliced = true;
     return absl::OkStatus();
   };
-  for (const auto& [fqn, dims] : slices_) SP_RETURN_IF_ERROR(slice(fqn, dims));
-  for (const auto& [fqn, dims] : new_bias_slices) SP_RETURN_IF_ERROR(slice(fqn, dims));
+  for (const TensorSlices& s : slices_) SP_RETURN_IF_ERROR(slice(s));
+  for (const TensorSlices& s : new_bias_slices) SP_RETURN_IF_ERROR(slice(s));
   for (const auto& [fqn, attrs] : attrs_) {
-    SP_ASSIGN_OR_RETURN(ModuleEdit * e, edit(fqn, "attribute edit"));
+    SP_ASSIGN_OR_RETURN(ModuleEdit * e, edit_named(fqn, "attribute edit"));
     for (const auto& [name, value] : attrs) e->attrs.emplace_back(name, value);
   }
   // Every other prepared module is finalized too (a masked layer that keeps all its channels).

@@ -4,10 +4,13 @@
 #define STRUCTPRUNE_PRUNING_PLAN_H_
 
 #include <map>
-#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/status/statusor.h"
 #include "graph/graph_module.h"
 #include "pruning/report.h"
@@ -47,7 +50,7 @@ class PrunePlan {
   PruneReport& report() { return report_; }
   const PruneReport& report() const { return report_; }
 
-  // Applies every edit to `model` (the model the plan was made from): masks baked into
+  // Applies every edit to `model` (the model the plan was made from, else InternalError): masks baked into
   // weights, moved-aside biases restored as the masked model saw them, hooks removed, bias folds
   // added, tensors sliced, shape attributes updated. Every new tensor is computed before any
   // module changes, so on error `model` is unchanged; on success its modules are edited in
@@ -58,14 +61,28 @@ class PrunePlan {
   // Unimplemented when the graph uses `tensor_fqn` (of module `module_fqn`) more than once.
   absl::Status CheckSingleUse(absl::string_view module_fqn, absl::string_view tensor_fqn) const;
 
+  // One tensor's slices: what each sliced dim keeps (ascending dims).
+  struct TensorSlices {
+    std::string fqn;
+    Module* module;
+    std::string name;
+    absl::InlinedVector<std::pair<int64_t, std::vector<int64_t>>, 2> dims;
+  };
+  const TensorSlices* FindSlices(const Module& m, absl::string_view name) const;
+
   const GraphModule& model_;
   PruneOptions options_;
-  std::map<std::string, int, std::less<>> calls_;      // module fqn -> call_module nodes
-  std::map<std::string, int, std::less<>> get_attrs_;  // tensor fqn -> get_attr nodes
-  std::map<std::string, std::map<int64_t, std::vector<int64_t>>> slices_;  // fqn -> dim -> keep
-  std::map<std::string, Tensor> bias_deltas_;                              // module fqn -> delta
+  // Use counts keyed by views of the graph's own target strings (the graph outlives the plan).
+  absl::flat_hash_map<absl::string_view, int> calls_;      // module fqn -> call_module nodes
+  absl::flat_hash_map<absl::string_view, int> get_attrs_;  // tensor fqn -> get_attr nodes
+  // Sliced tensors in first-slice order (the order the matches ran, so Commit walks the model
+  // in graph order), found by the address of the prepared tensor: one flat array and one flat
+  // index, where a tree keyed by FQN cost a node per tensor and a string compare per level.
+  std::vector<TensorSlices> slices_;
+  absl::flat_hash_map<const Tensor*, size_t> slice_of_;
+  std::map<std::string, Tensor> bias_deltas_;  // module fqn -> delta
   std::map<std::string, AttrMap> attrs_;
-  std::set<std::string> handled_;
+  absl::flat_hash_set<std::string> handled_;
   PruneReport report_;
 };
 

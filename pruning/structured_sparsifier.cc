@@ -6,6 +6,7 @@
 #include <set>
 #include <tuple>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -258,9 +259,10 @@ absl::StatusOr<PruneReport> BaseStructuredSparsifier::Prune(PruneOptions options
   plan.report().approximate = options.approximate;
   plan.report().params_before = model_->NumParameters();
   PatternMatcher matcher(patterns_);
-  // Configured producers by module FQN: only chains starting at one of them are pruned.
-  std::map<std::string, std::vector<const ConfigGroup*>> configured;
-  for (const ConfigGroup& g : groups_) configured[g.module_fqn].push_back(&g);
+  // Configured producers by module FQN (the first group of each): only chains starting at one
+  // of them are pruned. Keys view groups_, which stays as it is until the end.
+  absl::flat_hash_map<absl::string_view, const ConfigGroup*> configured;
+  for (const ConfigGroup& g : groups_) configured.try_emplace(g.module_fqn, &g);
   if (uses_dependency_groups()) {
     // Linear/Conv2d producers go through their dependency groups; LSTMs keep their patterns.
     if (!dependency_graph_) {
@@ -278,13 +280,15 @@ absl::StatusOr<PruneReport> BaseStructuredSparsifier::Prune(PruneOptions options
     SP_RETURN_IF_ERROR(PlanGroupPrune(dg, producer_masks, plan));
   }
   for (const Node* node : model_->graph().nodes()) {
-    if (node->kind() != NodeKind::kCallModule || !configured.count(node->target())) continue;
+    if (node->kind() != NodeKind::kCallModule) continue;
+    auto group = configured.find(node->target());
+    if (group == configured.end()) continue;
     const size_t first_record = plan.report().layers.size();
     auto result = matcher.MatchAt(*node);
     if (!result) {
       std::string why;  // matched again to say why: the message costs more than a match
       matcher.MatchAt(*node, &why);
-      return absl::InvalidArgumentError(absl::StrCat("cannot prune '", configured[node->target()][0]->tensor_fqn,
+      return absl::InvalidArgumentError(absl::StrCat("cannot prune '", group->second->tensor_fqn,
                                                      "': no pruning pattern matches: ", why));
     }
     absl::Status s = result->pattern->prune(result->match, plan);

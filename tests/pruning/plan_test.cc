@@ -72,5 +72,38 @@ TEST(PrunePlanCommit, EditsTheModulesInPlace) {
   EXPECT_TRUE(testing::IsCleanPrunedModel(model));
 }
 
+TEST(PrunePlanCommit, CommitsOnlyToTheModelItWasMadeFrom) {
+  KeepMasksPruner pruner;
+  GraphModule model = PreparedModel(pruner);
+  KeepMasksPruner other_pruner;
+  GraphModule other = PreparedModel(other_pruner);
+  const testing::ModelSnapshot before = testing::TakeSnapshot(other);
+  PrunePlan plan(model, {});
+  SP_ASSERT_OK(plan.Slice("fc1.weight", 0, {0, 2, 3}));
+  EXPECT_THAT(plan.Commit(other), StatusIs(absl::StatusCode::kInternal,
+                                           "a prune plan commits only to the model it was made from"));
+  EXPECT_TRUE(testing::SameAsSnapshot(before, other));
+}
+
+// Slices of one tensor along two dims apply whichever dim was planned first; the same slice
+// planned twice is one slice, a different one is refused.
+TEST(PrunePlanSlice, DimsInAnyOrderAndRepeatsAgree) {
+  KeepMasksPruner pruner;
+  GraphModule model = PreparedModel(pruner);
+  PrunePlan plan(model, {});
+  SP_ASSERT_OK(plan.Slice("fc2.weight", 1, {0, 2, 3}));
+  SP_ASSERT_OK(plan.Slice("fc2.weight", 0, {1}));
+  SP_ASSERT_OK(plan.Slice("fc2.weight", 1, {0, 2, 3}));
+  EXPECT_THAT(plan.Slice("fc2.weight", 1, {0, 1}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("'fc2.weight' dim 1 would be sliced two ways (keep [0, 2, 3] vs [0, 1])")));
+  const Tensor fc2_weight = *model.root().FindModule("fc2")->parameter("weight");
+  SP_ASSERT_OK(plan.Commit(model));
+  const Tensor& sliced = *model.root().FindModule("fc2")->parameter("weight");
+  ASSERT_THAT(sliced.shape(), ElementsAre(1, 3));
+  EXPECT_THAT(std::vector<float>(sliced.data<float>(), sliced.data<float>() + 3),
+              ElementsAre(fc2_weight.data<float>()[4], fc2_weight.data<float>()[6], fc2_weight.data<float>()[7]));
+}
+
 }  // namespace
 }  // namespace structprune

@@ -301,7 +301,7 @@ absl::StatusOr<DependencyGraph> Analyzer::Run() {
     }
     graph.producer_rows[fqn] = std::move(map);
   }
-  graph.node_channels.reserve(channels.size());
+  graph.node_channels.resize(model_.graph().size());
   for (const Node* node : model_.graph().nodes()) {  // graph order: nodes and elements in memory order
     const Channels& c = channels[node->index()];
     if (!c.known) continue;
@@ -311,7 +311,7 @@ absl::StatusOr<DependencyGraph> Analyzer::Run() {
       const int root = uf_.Find(Element(c, k));
       nc.positions.push_back({group_of_root[root], channel_of_root[root]});  // (-1, -1) when unowned
     }
-    graph.node_channels[node] = std::move(nc);
+    graph.node_channels[node->index()] = std::move(nc);
   }
   // The first block of any of a channel's elements blocks the channel.
   for (int e = 0; e < uf_.size(); ++e) {

@@ -48,14 +48,19 @@ struct DependencyGraph {
     int32_t group = -1;
     int32_t channel = -1;
   };
-  // What each node's output carries along its channel dim, per position. Nodes without
-  // channel info are absent.
+  // What each node's output carries along its channel dim, per position.
   struct NodeChannels {
-    int64_t dim;
+    int64_t dim = -1;  // -1: no channel info (tuples, model outputs)
     std::vector<GroupChannel> positions;
   };
-  // By node of the analyzed model (valid while its graph is unchanged).
-  absl::flat_hash_map<const Node*, NodeChannels> node_channels;
+  // By node index of the analyzed model (valid while its graph is unchanged): an array, as
+  // every node of a 10,000-layer net is looked up.
+  std::vector<NodeChannels> node_channels;
+  // `node`'s channels; nullptr when it has no channel info or is not of the analyzed graph.
+  const NodeChannels* ChannelsOf(const Node& node) const {
+    const size_t i = static_cast<size_t>(node.index());
+    return i < node_channels.size() && node_channels[i].dim >= 0 ? &node_channels[i] : nullptr;
+  }
   // Every tensor dim whose entries belong to group channels, seen from the tensor: removing a
   // channel removes index k along `dim` of tensor_names[tensor] wherever channel_of_index[k]
   // is that channel. Tensor-major and index-compact because a 10,000-layer residual net has

@@ -68,7 +68,8 @@ absl::StatusOr<std::vector<PositionValue>> GroupPlanner::Evaluate(const Node& no
                                                                   const std::vector<GroupChannel>& positions) {
   std::vector<PositionValue> out(positions.size());
   for (size_t k = 0; k < positions.size(); ++k) out[k].pruned = IsPruned(positions[k]);
-  const std::string where = absl::StrCat("'", node.name(), "'");
+  // Named only in reasons, which are rare: not built per node.
+  auto where = [&node] { return absl::StrCat("'", node.name(), "'"); };
   auto input = [&](size_t i) -> const std::vector<PositionValue>* {
     if (i >= node.args().size()) return nullptr;
     const auto& values = values_[node.args()[i]->index()];
@@ -78,7 +79,7 @@ absl::StatusOr<std::vector<PositionValue>> GroupPlanner::Evaluate(const Node& no
     if (in == nullptr || in->size() != out.size()) {
       for (size_t k = 0; k < out.size(); ++k) {
         out[k].exact = false;
-        MarkInexact(positions[k], absl::StrCat(where, " is not understood channel by channel"));
+        MarkInexact(positions[k], absl::StrCat(where(), " is not understood channel by channel"));
       }
       return;
     }
@@ -96,9 +97,9 @@ absl::StatusOr<std::vector<PositionValue>> GroupPlanner::Evaluate(const Node& no
   if ((op == OpKind::kLinear || op == OpKind::kConv2d) && module != nullptr) {
     SP_ASSIGN_OR_RETURN(int64_t groups, GetIntAttr(attrs, "groups", 1));
     const auto* in = input(0);
-    auto in_pos = dg_.node_channels.find(node.args()[0]);
+    const DependencyGraph::NodeChannels* in_pos = dg_.ChannelsOf(*node.args()[0]);
     const bool depthwise = op == OpKind::kConv2d && groups > 1;
-    if (in != nullptr && in_pos != dg_.node_channels.end() && !depthwise) {
+    if (in != nullptr && in_pos != nullptr && !depthwise) {
       bool padded = false;
       if (op == OpKind::kConv2d) {
         SP_ASSIGN_OR_RETURN(auto padding, GetPairAttr(attrs, "padding", {0, 0}));
@@ -107,7 +108,7 @@ absl::StatusOr<std::vector<PositionValue>> GroupPlanner::Evaluate(const Node& no
       for (size_t k = 0; k < in->size(); ++k) {
         const PositionValue& v = (*in)[k];
         if (!v.pruned) continue;
-        const GroupChannel& gc = in_pos->second.positions[k];
+        const GroupChannel& gc = in_pos->positions[k];
         if (!v.exact) continue;  // reason already recorded upstream
         if (padded && v.value != 0.0f) {
           MarkInexact(gc, absl::StrCat("a nonzero constant channel enters zero-padded '", node.target(), "'"));
@@ -170,7 +171,7 @@ absl::StatusOr<std::vector<PositionValue>> GroupPlanner::Evaluate(const Node& no
     for (size_t k = 0; k < out.size(); ++k) {
       if (out[k].pruned && varies && out[k].value != 0.0f && out[k].exact) {
         out[k].exact = false;
-        MarkInexact(positions[k], absl::StrCat(where, " averages over zero padding (or a divisor override)"));
+        MarkInexact(positions[k], absl::StrCat(where(), " averages over zero padding (or a divisor override)"));
       }
     }
     return out;
@@ -214,12 +215,9 @@ absl::StatusOr<std::vector<PositionValue>> GroupPlanner::Evaluate(const Node& no
 absl::Status GroupPlanner::Run() {
   values_.resize(plan_.model().graph().size());
   for (const Node* node : plan_.model().graph().nodes()) {
-    auto it = dg_.node_channels.find(node);
-    if (it == dg_.node_channels.end()) {
-      // No channel info (tuples, model outputs); consumers inside still need their folds.
-      continue;
-    }
-    SP_ASSIGN_OR_RETURN(values_[node->index()], Evaluate(*node, it->second.positions));
+    const DependencyGraph::NodeChannels* channels = dg_.ChannelsOf(*node);
+    if (channels == nullptr) continue;  // no channel info (tuples, model outputs)
+    SP_ASSIGN_OR_RETURN(values_[node->index()], Evaluate(*node, channels->positions));
   }
   return PlanEdits();
 }

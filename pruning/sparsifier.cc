@@ -36,7 +36,8 @@ absl::Status BaseSparsifier::Prepare(GraphModule& model, std::optional<SparsityC
   SP_RETURN_IF_ERROR(CheckNoUnprunableOps(model));
   if (!config) config = MakeConfigFromModel(model.root());
   SP_ASSIGN_OR_RETURN(std::vector<ConfigGroup> groups, ResolveConfig(*config, defaults_, model.root()));
-  std::map<std::string, Tensor> masks;
+  absl::flat_hash_map<std::string, Tensor> masks;
+  masks.reserve(groups.size());
   for (const ConfigGroup& g : groups) {
     SP_ASSIGN_OR_RETURN(Tensor mask, InitialMask(*model.root().FindModule(g.module_fqn), g));
     masks[g.tensor_fqn] = mask;
@@ -72,7 +73,7 @@ absl::Status BaseSparsifier::Step() {
 }
 
 absl::StatusOr<Tensor> BaseSparsifier::GetMask(absl::string_view tensor_fqn) const {
-  auto it = masks_.find(std::string(tensor_fqn));
+  auto it = masks_.find(tensor_fqn);
   if (it == masks_.end()) {
     return absl::NotFoundError(absl::StrCat("'", tensor_fqn, "' is not configured"));
   }

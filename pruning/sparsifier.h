@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "graph/graph_module.h"
 #include "pruning/config.h"
@@ -73,7 +74,9 @@ class BaseSparsifier {
 
   GraphModule* model_ = nullptr;
   std::vector<ConfigGroup> groups_;
-  std::map<std::string, Tensor> masks_;  // tensor_fqn -> bool mask; storage shared with parametrizations
+  // tensor_fqn -> bool mask; storage shared with parametrizations. A flat hash table: it is
+  // looked up per group in every phase, where a tree cost a string compare per level.
+  absl::flat_hash_map<std::string, Tensor> masks_;
 
  private:
   Options defaults_;

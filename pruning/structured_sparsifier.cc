@@ -150,8 +150,8 @@ absl::StatusOr<std::vector<BaseStructuredSparsifier::FollowerMask>> BaseStructur
     const bool depthwise = m.kind() == OpKind::kConv2d && GetIntAttr(m.attrs(), "groups", 1).value_or(1) > 1;
     if (m.kind() != OpKind::kBatchNorm2d && !depthwise) continue;
     if (masked_modules.count(&m)) continue;
-    auto nc = dg.node_channels.find(node);
-    if (nc == dg.node_channels.end() || nc->second.positions.empty()) continue;
+    const DependencyGraph::NodeChannels* nc = dg.ChannelsOf(*node);
+    if (nc == nullptr || nc->positions.empty()) continue;
     auto prune_bias_of = [&](int group) {
       const Options& options = groups_[configured[group]].options;
       auto it = options.find(kPruneBias);
@@ -160,10 +160,10 @@ absl::StatusOr<std::vector<BaseStructuredSparsifier::FollowerMask>> BaseStructur
     };
     // Entries of configured groups follow them; a BatchNorm only follows groups with
     // prune_bias, a depthwise conv's bias hook takes one prune_bias for all its entries.
-    CoupledMask coupled{Tensor::Zeros({static_cast<int64_t>(nc->second.positions.size())}, DType::kBool), {}, false};
+    CoupledMask coupled{Tensor::Zeros({static_cast<int64_t>(nc->positions.size())}, DType::kBool), {}, false};
     std::optional<bool> prune_bias;
     bool follows = false;
-    for (const auto& p : nc->second.positions) {
+    for (const auto& p : nc->positions) {
       const bool configured_group = p.group >= 0 && configured[p.group] >= 0;
       const bool follow = configured_group && (depthwise || prune_bias_of(p.group));
       if (follow && depthwise) {

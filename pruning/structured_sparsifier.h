@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "core/shape.h"
 
 #include "pruning/dependency_groups.h"
@@ -97,7 +98,7 @@ class BaseStructuredSparsifier : public BaseSparsifier {
   std::vector<int64_t> group_sizes_;        // channels per dependency group
   std::vector<std::vector<bool>> group_blocked_;  // per group channel: may not be removed
   // Configured producer weight FQN -> (group, group channel of each row).
-  std::map<std::string, std::pair<int, std::vector<int64_t>>> producer_channels_;
+  absl::flat_hash_map<std::string, std::pair<int, std::vector<int64_t>>> producer_channels_;
 };
 
 }  // namespace structprune

@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -27,6 +28,9 @@ struct ModuleEdit {
   bool sliced = false;           // shape attributes re-derived from the tensors
   std::vector<std::pair<std::string, Tensor>> tensors;  // final values, in first-edit order
   std::vector<std::pair<std::string, AttrValue>> attrs;
+  // Tensors staged as stored whose row mask the row slice applies to the rows it keeps: the
+  // masked full-size copy a slice would replace at once is never made.
+  std::vector<std::pair<std::string, Tensor>> deferred_row_masks;
 };
 
 // `name` as the edits so far leave it: staged, else stored (buffer or parameter); nullptr when
@@ -52,12 +56,29 @@ bool NeedsFinalize(const Module& m) {
   return m.IsParametrized() || !m.forward_hooks().empty() || m.HasParameter(kMovedBias);
 }
 
+// The row mask of tensor `name` when a FakeStructuredSparsity that fits it is its only
+// parametrization; nullptr otherwise.
+const Tensor* SoleRowMask(const Module& m, const std::string& name, const Tensor& stored) {
+  const auto* list = m.parametrizations(name);
+  if (list == nullptr || list->size() != 1) return nullptr;
+  const auto* rows = dynamic_cast<const FakeStructuredSparsity*>(list->front().get());
+  if (rows == nullptr || stored.dim() < 1 || rows->mask().numel() != stored.size(0)) return nullptr;
+  return &rows->mask();
+}
+
 // Stages what the prepared module computed: masked weights baked in, the moved-aside bias back
-// under "bias" as the BiasHook applied it, hooks gone.
-absl::Status StageFinalize(ModuleEdit& e) {
+// under "bias" as the BiasHook applied it, hooks gone. A weight whose rows the plan slices
+// (`rows_sliced`) and whose only parametrization is a row mask is staged as stored, its mask
+// left to the slice (ApplyDeferredRowMask).
+absl::Status StageFinalize(ModuleEdit& e, absl::FunctionRef<bool(const Module&, absl::string_view)> rows_sliced) {
   const Module& m = *e.module;
   for (const auto& [name, t] : m.parameters()) {
     if (!m.IsParametrized(name)) continue;
+    if (const Tensor* mask = SoleRowMask(m, name, t); mask != nullptr && name == "weight" && rows_sliced(m, name)) {
+      Stage(e, name, t);
+      e.deferred_row_masks.emplace_back(name, *mask);
+      continue;
+    }
     SP_ASSIGN_OR_RETURN(Tensor effective, m.Effective(name));
     Stage(e, name, std::move(effective));
   }
@@ -79,6 +100,19 @@ absl::Status StageFinalize(ModuleEdit& e) {
   }
   e.finalize = true;
   return absl::OkStatus();
+}
+
+// After `rows` (just made by the row slice of staged tensor `name`, so not shared) kept `keep`:
+// zeroes the kept rows its deferred mask masks, as the masked weight had them.
+void ApplyDeferredRowMask(ModuleEdit& e, absl::string_view name, const std::vector<int64_t>& keep, Tensor& rows) {
+  auto it = std::find_if(e.deferred_row_masks.begin(), e.deferred_row_masks.end(),
+                         [name](const auto& d) { return d.first == name; });
+  if (it == e.deferred_row_masks.end()) return;
+  const int64_t row = rows.numel() / std::max<int64_t>(rows.size(0), 1);
+  for (size_t j = 0; j < keep.size(); ++j) {
+    if (!it->second.data<bool>()[keep[j]]) std::fill_n(rows.data<float>() + static_cast<int64_t>(j) * row, row, 0.0f);
+  }
+  e.deferred_row_masks.erase(it);
 }
 
 // Applies a module's staged edits in the order the prepared model would see them one by one:
@@ -186,11 +220,15 @@ absl::Status PrunePlan::Commit(GraphModule& model) const {
   // as it is; any error returns here. A module is finalized (its masks baked) at its first edit.
   std::deque<ModuleEdit> edits;  // a deque: the pointers `edit` hands out stay valid
   absl::flat_hash_map<const Module*, size_t> edit_of;
+  auto rows_sliced = [this](const Module& m, absl::string_view name) {
+    const TensorSlices* s = FindSlices(m, name);
+    return s != nullptr && !s->dims.empty() && s->dims.front().first == 0;
+  };
   auto edit = [&](Module* m) -> absl::StatusOr<ModuleEdit*> {
     auto [it, first] = edit_of.try_emplace(m, edits.size());
     if (first) {
       edits.emplace_back(m);
-      SP_RETURN_IF_ERROR(StageFinalize(edits.back()));
+      SP_RETURN_IF_ERROR(StageFinalize(edits.back(), rows_sliced));
     }
     return &edits[it->second];
   };
@@ -228,6 +266,7 @@ absl::Status PrunePlan::Commit(GraphModule& model) const {
     Tensor t = *stored;
     for (const auto& [dim, keep] : s.dims) {
       SP_ASSIGN_OR_RETURN(t, SelectAlongDim(t, dim, keep));
+      if (dim == 0) ApplyDeferredRowMask(*e, s.name, keep, t);
     }
     Stage(*e, s.name, std::move(t));
     e->sliced = true;
@@ -245,9 +284,15 @@ absl::Status PrunePlan::Commit(GraphModule& model) const {
     if (!finalized.ok() || edit_of.contains(&m) || !NeedsFinalize(m)) return;
     edit_of.emplace(&m, edits.size());
     edits.emplace_back(&m);
-    finalized = StageFinalize(edits.back());
+    finalized = StageFinalize(edits.back(), rows_sliced);
   });
   SP_RETURN_IF_ERROR(finalized);
+  for (const ModuleEdit& e : edits) {
+    if (!e.deferred_row_masks.empty()) {
+      return absl::InternalError(absl::StrCat("the row mask of '", e.deferred_row_masks.front().first,
+                                              "' was left to a row slice that never came"));
+    }
+  }
   // Phase 2: apply in place (the module tree and the graph keep their structure, so the model
   // stays as valid as it was; no re-lint).
   for (ModuleEdit& e : edits) Apply(e);

@@ -76,6 +76,22 @@ TEST(IndexSelect, SelectsInnerDimOfConvWeights) {
   EXPECT_THAT(s.values<float>(), ElementsAre(0, 1, 4, 5, 6, 7, 10, 11));
 }
 
+// One-byte (bool) and four-byte entries are gathered element by element, wider slices by
+// memcpy: every path keeps the order of `keep`.
+TEST(IndexSelect, SelectsSingleEntriesOfEveryWidth) {
+  SP_ASSERT_OK_AND_ASSIGN(Tensor mask, Tensor::FromBools({2, 3}, {true, false, false, false, true, true}));
+  SP_ASSERT_OK_AND_ASSIGN(Tensor mask_cols, SelectCols(mask, {2, 0}));
+  EXPECT_EQ(mask_cols.shape(), Shape({2, 2}));
+  EXPECT_THAT(std::vector<bool>(mask_cols.data<bool>(), mask_cols.data<bool>() + 4), ElementsAre(false, true, true, false));
+  SP_ASSERT_OK_AND_ASSIGN(Tensor bias, Tensor::FromVector({4}, {0.5f, 1.5f, 2.5f, 3.5f}));
+  SP_ASSERT_OK_AND_ASSIGN(Tensor kept, SelectRows(bias, {3, 1}));
+  EXPECT_THAT(kept.values<float>(), ElementsAre(3.5f, 1.5f));
+  Tensor ids = Tensor::Zeros({2, 3}, DType::kInt64);
+  for (int64_t i = 0; i < 6; ++i) ids.data<int64_t>()[i] = 100 + i;
+  SP_ASSERT_OK_AND_ASSIGN(Tensor id_cols, SelectCols(ids, {1, 2}));
+  EXPECT_THAT(std::vector<int64_t>(id_cols.data<int64_t>(), id_cols.data<int64_t>() + 4), ElementsAre(101, 102, 104, 105));
+}
+
 TEST(IndexSelect, RejectsOutOfRangeIndex) {
   Tensor t = Tensor::Zeros({3, 4});
   EXPECT_THAT(SelectRows(t, {3}), StatusIs(absl::StatusCode::kInvalidArgument,

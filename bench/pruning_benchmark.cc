@@ -5,12 +5,12 @@
 // 10,000 layers, where the pass's working set leaves the CPU caches, and so does that of the
 // least pass (BM_PruneLinearChainMinimal, the yardstick: on the development VM 1.6x, the real
 // passes 1.7-1.9x); scripts/pruning_scaling.sh counts the instructions per layer (constant)
-// and the simulated cache misses. The counters
-// say what the pass asks of the heap: `peak_bytes` is the most heap the pass held above what
-// the unpruned model and pruner already held, `allocs/layer` how many blocks it asked for
-// (bench/heap_counter.h counts every malloc of this process, tensor storage included),
-// `faults/layer` how many fresh pages it touched (about none: the heap is kept warm) and
-// `cold_faults/layer` how many a process's first pass touches.
+// and the simulated cache misses. The counters say what the pass asks of the heap:
+// `peak_bytes` is the most heap the pass held above what the unpruned model and pruner already
+// held, `allocs/layer` how many blocks it asked for (bench/heap_counter.h counts every malloc
+// of this process, tensor storage included), `faults/layer` how many fresh pages it touched
+// (about none: the heap is kept warm) and `cold_faults/layer` how many a process's first pass
+// touches.
 #include <benchmark/benchmark.h>
 #include <sys/resource.h>
 

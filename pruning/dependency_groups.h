@@ -56,7 +56,7 @@ struct DependencyGraph {
   // By node index of the analyzed model (valid while its graph is unchanged): an array, as
   // every node of a 10,000-layer net is looked up.
   std::vector<NodeChannels> node_channels;
-  // `node`'s channels; nullptr when it has no channel info or is not of the analyzed graph.
+  // The channels of `node`, a node of the analyzed graph; nullptr when it has no channel info.
   const NodeChannels* ChannelsOf(const Node& node) const {
     const size_t i = static_cast<size_t>(node.index());
     return i < node_channels.size() && node_channels[i].dim >= 0 ? &node_channels[i] : nullptr;

@@ -52,9 +52,9 @@ class PrunePlan {
 
   // Applies every edit to `model` (the model the plan was made from, else InternalError): masks
   // baked into weights, moved-aside biases restored as the masked model saw them, hooks removed,
-  // bias folds added, tensors sliced, shape attributes updated. Every new tensor is computed before any
-  // module changes, so on error `model` is unchanged; on success its modules are edited in
-  // place (pointers to them stay valid).
+  // bias folds added, tensors sliced, shape attributes updated. Every new tensor is computed
+  // before any module changes, so on error `model` is unchanged; on success its modules are
+  // edited in place (pointers to them stay valid).
   absl::Status Commit(GraphModule& model) const;
 
  private:

@@ -190,10 +190,12 @@ absl::Status PrunePlan::Slice(const std::string& tensor_fqn, int64_t dim, std::v
   return absl::OkStatus();
 }
 
-const PrunePlan::TensorSlices* PrunePlan::FindSlices(const Module& m, absl::string_view name) const {
+const std::vector<int64_t>* PrunePlan::RowsKept(const Module& m, absl::string_view name) const {
   const Tensor* t = internal::PreparedTensor(m, name);
   auto it = t == nullptr ? slice_of_.end() : slice_of_.find(t);
-  return it == slice_of_.end() ? nullptr : &slices_[it->second];
+  if (it == slice_of_.end()) return nullptr;
+  const auto& dims = slices_[it->second].dims;  // ascending: rows first when sliced
+  return !dims.empty() && dims.front().first == 0 ? &dims.front().second : nullptr;
 }
 
 absl::Status PrunePlan::AddToBias(const std::string& module_fqn, const Tensor& delta) {
@@ -220,10 +222,7 @@ absl::Status PrunePlan::Commit(GraphModule& model) const {
   // as it is; any error returns here. A module is finalized (its masks baked) at its first edit.
   std::deque<ModuleEdit> edits;  // a deque: the pointers `edit` hands out stay valid
   absl::flat_hash_map<const Module*, size_t> edit_of;
-  auto rows_sliced = [this](const Module& m, absl::string_view name) {
-    const TensorSlices* s = FindSlices(m, name);
-    return s != nullptr && !s->dims.empty() && s->dims.front().first == 0;
-  };
+  auto rows_sliced = [this](const Module& m, absl::string_view name) { return RowsKept(m, name) != nullptr; };
   auto edit = [&](Module* m) -> absl::StatusOr<ModuleEdit*> {
     auto [it, first] = edit_of.try_emplace(m, edits.size());
     if (first) {
@@ -245,9 +244,8 @@ absl::Status PrunePlan::Commit(GraphModule& model) const {
       Stage(*e, "bias", delta.Clone());
       e->attrs.emplace_back("bias", true);
       // A module that loses rows itself drops the same entries of its new bias.
-      if (const TensorSlices* weight = FindSlices(*e->module, "weight");
-          weight != nullptr && !weight->dims.empty() && weight->dims.front().first == 0) {
-        new_bias_slices.push_back({fqn + ".bias", e->module, "bias", {weight->dims.front()}});
+      if (const std::vector<int64_t>* rows = RowsKept(*e->module, "weight")) {
+        new_bias_slices.push_back({fqn + ".bias", e->module, "bias", {{0, *rows}}});
       }
       continue;
     }

@@ -68,7 +68,8 @@ class PrunePlan {
     std::string name;
     absl::InlinedVector<std::pair<int64_t, std::vector<int64_t>>, 2> dims;
   };
-  const TensorSlices* FindSlices(const Module& m, absl::string_view name) const;
+  // The rows (dim 0) the plan keeps of tensor `name` of `m`; nullptr when it slices no rows.
+  const std::vector<int64_t>* RowsKept(const Module& m, absl::string_view name) const;
 
   const GraphModule& model_;
   PruneOptions options_;
